@@ -1,0 +1,24 @@
+/** @type {import('jest').Config} */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: true },
+      target: 'es2022',
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/examples'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: { '^@beyod/(core|protocols|dispatcher|cli)$': '<rootDir>/packages/$1/src', '^test-helpers$': '<rootDir>/test-helpers' },
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
+  setupFiles: ['<rootDir>/scripts/jest-setup.js'],
+  testTimeout: 30000,
+};

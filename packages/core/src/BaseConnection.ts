@@ -1,0 +1,319 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { BeyodError, ErrorCodes, badPacketError } from './errors';
+import type { CloseReason, Endpoint, Transport } from './events';
+import { Parser, type Encoded } from './Parser';
+import { ReceiveBuffer } from './ReceiveBuffer';
+
+const kEndpoint = Symbol('beyod.endpoint');
+type TaggedSocket = Socket & { [kEndpoint]?: BaseConnection };
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * What a server-side Connection and an outbound StreamClient share: the parser loop over a
+ * ReceiveBuffer, batched writes, send-buffer limits, pause/resume, close and byte counters.
+ * Subclasses decide where messages, errors and closes go (handler methods or events).
+ */
+export abstract class BaseConnection extends EventEmitter implements Endpoint {
+  abstract readonly id: number;
+  peer = '';
+  transport: Transport = 'tcp';
+  parserState: unknown = undefined;
+  readonly attributes = new Map<string, unknown>();
+  /** Bytes queued for sending above which send() reports a full buffer (see send()). */
+  maxSendBuffer = 1024 * 1024;
+  /** Seconds close() waits for the peer before destroying the socket. */
+  closeTimeout = 5;
+  messagesIn = 0;
+  messagesOut = 0;
+  /** When the current socket connected (ms since epoch). */
+  connectedAt = 0;
+
+  protected socket: Socket | null = null;
+  protected parser: Parser<unknown, unknown> = new Parser();
+  private readonly rb = new ReceiveBuffer();
+  /** Length of the packet at the head, once input() reported it; 0 while unknown. */
+  private packetLength = 0;
+  private corked = false;
+  private full = false;
+  private paused = false;
+  private closing = false;
+  private closeReason: CloseReason | undefined;
+  private closeError: Error | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private bytesInBefore = 0;
+  private bytesOutBefore = 0;
+
+  /** Called with each decoded message. */
+  protected abstract dispatchMessage(message: unknown): void;
+  /** The parser refused the input; the connection is destroyed right after. */
+  protected abstract dispatchBadPacket(error: BeyodError): void;
+  protected abstract dispatchError(error: Error): void;
+  protected abstract dispatchBufferFull(): void;
+  protected abstract dispatchBufferDrain(): void;
+  /** The socket is gone; called once per socket. */
+  protected abstract dispatchClose(reason: CloseReason, error: Error | undefined): void;
+
+  /** Bytes received, over every socket this endpoint has had. */
+  get bytesIn(): number {
+    return this.bytesInBefore + (this.socket?.bytesRead ?? 0);
+  }
+
+  /** Bytes written, over every socket this endpoint has had. */
+  get bytesOut(): number {
+    return this.bytesOutBefore + (this.socket?.bytesWritten ?? 0);
+  }
+
+  /** True while a socket is attached and not closing. */
+  get connected(): boolean {
+    return this.socket !== null && !this.closing;
+  }
+
+  /** Bytes received and not yet parsed into a packet. */
+  get receiveBufferLength(): number {
+    return this.rb.length;
+  }
+
+  /** Bytes queued in the socket, not yet handed to the kernel. */
+  get sendBufferLength(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  protected attachSocket(socket: Socket): void {
+    this.socket = socket;
+    this.closing = false;
+    this.closeReason = undefined;
+    this.closeError = undefined;
+    this.full = false;
+    this.corked = false;
+    this.packetLength = 0;
+    this.parserState = undefined;
+    this.rb.clear();
+    this.connectedAt = Date.now();
+    (socket as TaggedSocket)[kEndpoint] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    socket.on('timeout', onSocketTimeout);
+    if (this.paused) socket.pause();
+  }
+
+  /** @internal Feed received bytes through the parser; the hot path. */
+  _receive(chunk: Buffer): void {
+    if (this.closing) return;
+    this.rb.push(chunk);
+    this.drain();
+  }
+
+  private drain(): void {
+    const rb = this.rb;
+    const parser = this.parser;
+    const max = parser.maxPacketSize;
+    while (rb.length > 0 && !this.paused && !this.closing) {
+      let n = this.packetLength;
+      if (n === 0) {
+        try {
+          n = parser.input(rb.view(), this);
+        } catch (e) {
+          this.badPacket(badPacketError(e));
+          return;
+        }
+        if (n === 0) {
+          if (max > 0 && rb.length >= max) {
+            this.badPacket(tooLarge(rb.length, max, this.peer, true));
+          }
+          return;
+        }
+        if (!(n > 0) || !Number.isSafeInteger(n)) {
+          this.badPacket(
+            new BeyodError(ErrorCodes.BAD_PACKET, `bad packet from ${this.peer}: parser input() returned ${n}`, {
+              peer: this.peer,
+              result: n,
+            }),
+          );
+          return;
+        }
+        if (max > 0 && n > max) {
+          this.badPacket(tooLarge(n, max, this.peer, false));
+          return;
+        }
+        this.packetLength = n;
+      }
+      if (rb.length < n) {
+        rb.reserve(n);
+        return;
+      }
+      const packet = rb.take(n);
+      this.packetLength = 0;
+      let message: unknown;
+      try {
+        message = parser.decode(packet, this);
+      } catch (e) {
+        this.badPacket(badPacketError(e));
+        return;
+      }
+      this.messagesIn++;
+      this.dispatchMessage(message);
+    }
+  }
+
+  private badPacket(error: BeyodError): void {
+    this.rb.clear();
+    this.dispatchBadPacket(error);
+    this.destroy('bad-packet', error);
+  }
+
+  /**
+   * Encode `message` with the parser (or send it as it is when `raw`) and queue it. Writes made
+   * in one event-loop turn go out together (cork/uncork).
+   *
+   * Returns false when the message was not sent — not connected, or the send buffer was
+   * already over `maxSendBuffer` (the message is dropped and onError gets BEYOD_SEND_BUFFER_FULL)
+   * — and also when this message took the buffer over the limit (it is queued, and
+   * onBufferFull fires): stop sending until onBufferDrain.
+   */
+  send(message: unknown, raw = false): boolean {
+    const socket = this.socket;
+    if (socket === null || this.closing || socket.destroyed) return false;
+    if (this.full) {
+      this.dispatchError(
+        new BeyodError(
+          ErrorCodes.SEND_BUFFER_FULL,
+          `send buffer of ${this.peer} is over maxSendBuffer ${this.maxSendBuffer}; message dropped`,
+          {
+            peer: this.peer,
+            maxSendBuffer: this.maxSendBuffer,
+          },
+        ),
+      );
+      return false;
+    }
+    const data = raw ? (message as Encoded) : this.parser.encode(message, this);
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
+    if (typeof data === 'string' || Buffer.isBuffer(data)) socket.write(data);
+    else for (const part of data) socket.write(part);
+    this.messagesOut++;
+    if (socket.writableLength > this.maxSendBuffer) {
+      this.full = true;
+      // Everything sent after this is dropped, so when this marker is flushed the buffer is empty.
+      socket.write(EMPTY, () => this.onFlushedAfterFull());
+      this.dispatchBufferFull();
+      return false;
+    }
+    return true;
+  }
+
+  private onFlushedAfterFull(): void {
+    if (!this.full) return;
+    this.full = false;
+    if (this.socket !== null && !this.closing) this.dispatchBufferDrain();
+  }
+
+  /** Stop reading (and parsing) until resume(). */
+  pause(): void {
+    this.paused = true;
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.drain();
+    if (!this.paused) this.socket?.resume();
+  }
+
+  /** Send `message` if given, then close gracefully (queued data is flushed first). */
+  close(message?: unknown): void {
+    const socket = this.socket;
+    if (socket === null || this.closing) return;
+    if (message !== undefined) this.send(message);
+    this.closeReason ??= 'local';
+    this.closing = true;
+    if (this.corked) {
+      this.corked = false;
+      socket.uncork();
+    }
+    // Keep reading (and discarding) so the peer's FIN is seen even if we were paused.
+    socket.resume();
+    socket.end();
+    this.closeTimer = setTimeout(() => socket.destroy(), this.closeTimeout * 1000);
+    this.closeTimer.unref();
+  }
+
+  /** Close at once, dropping anything queued. */
+  destroy(reason: CloseReason = 'local', error?: Error): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    this.closeReason ??= reason;
+    if (error) this.closeError ??= error;
+    this.closing = true;
+    socket.destroy();
+  }
+
+  /** @internal */
+  _onSocketError(err: Error): void {
+    this.closeReason ??= 'error';
+    this.closeError ??= err;
+    this.dispatchError(err);
+  }
+
+  /** @internal */
+  _onSocketClose(socket: Socket): void {
+    if (this.socket !== socket) return;
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    this.bytesInBefore += socket.bytesRead;
+    this.bytesOutBefore += socket.bytesWritten;
+    (socket as TaggedSocket)[kEndpoint] = undefined;
+    this.socket = null;
+    this.closing = false;
+    this.full = false;
+    this.rb.clear();
+    this.packetLength = 0;
+    const reason = this.closeReason ?? 'peer';
+    this.dispatchClose(reason, this.closeError);
+  }
+
+  /** @internal */
+  _onSocketTimeout(): void {
+    this.destroy('idle');
+  }
+
+  /** @internal */
+  _uncork(): void {
+    this.corked = false;
+    const socket = this.socket;
+    if (socket !== null && !socket.destroyed) socket.uncork();
+  }
+}
+
+// Socket listeners are module-level functions, not closures per connection.
+function onSocketData(this: TaggedSocket, chunk: Buffer): void {
+  const ep = this[kEndpoint];
+  if (ep) ep._receive(chunk);
+}
+function onSocketError(this: TaggedSocket, err: Error): void {
+  this[kEndpoint]?._onSocketError(err);
+}
+function onSocketClose(this: TaggedSocket): void {
+  this[kEndpoint]?._onSocketClose(this);
+}
+function onSocketTimeout(this: TaggedSocket): void {
+  this[kEndpoint]?._onSocketTimeout();
+}
+function uncork(ep: BaseConnection): void {
+  ep._uncork();
+}
+
+function tooLarge(n: number, max: number, peer: string, unbounded: boolean): BeyodError {
+  const what = unbounded ? `${n} bytes without a packet boundary reach` : `a packet of ${n} bytes exceeds`;
+  return new BeyodError(ErrorCodes.PACKET_TOO_LARGE, `${what} maxPacketSize ${max} (from ${peer})`, { size: n, maxPacketSize: max, peer });
+}

@@ -1,0 +1,111 @@
+import type { Socket } from 'node:net';
+import { BaseConnection } from './BaseConnection';
+import { BeyodError, ErrorCodes, toError } from './errors';
+import { CloseEvent, type CloseReason, ErrorEvent, IOEvent, MessageEvent, type Transport } from './events';
+import type { Handler } from './Handler';
+import type { Listener } from './Listener';
+import type { Parser } from './Parser';
+import type { Logger } from './logger';
+
+let nextId = 0;
+
+/** A client connected to one of our listeners. Events go to the listener's handler. */
+export class Connection extends BaseConnection {
+  readonly id: number;
+  /** The handler's methods get `this` as `event.sender`. */
+  private readonly handler: Handler;
+
+  constructor(
+    readonly listener: Listener,
+    socket: Socket,
+    handler: Handler,
+    parser: Parser<unknown, unknown>,
+    transport: Transport,
+  ) {
+    super();
+    this.id = ++nextId;
+    this.handler = handler;
+    this.parser = parser;
+    this.transport = transport;
+    this.peer = transport === 'unix' ? `unix:${listener.address ?? ''}#${this.id}` : formatPeer(socket.remoteAddress, socket.remotePort);
+    this.maxSendBuffer = listener.maxSendBuffer;
+    this.attachSocket(socket);
+  }
+
+  /** The underlying socket (null once closed); for options beyond this API. */
+  get rawSocket(): Socket | null {
+    return this.socket;
+  }
+
+  private get log(): Logger {
+    return this.listener.logger;
+  }
+
+  protected dispatchMessage(message: unknown): void {
+    this.call('onMessage', new MessageEvent(this, message));
+  }
+
+  protected dispatchBadPacket(error: BeyodError): void {
+    this.listener._countBadPacket();
+    this.log.warn({ conn: this.id, peer: this.peer, code: error.code, err: error.message }, 'bad packet, closing the connection');
+    this.call('onBadPacket', new ErrorEvent(this, error));
+  }
+
+  protected dispatchError(error: Error): void {
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ conn: this.id, peer: this.peer, err: error.message }, 'connection error');
+    this.call('onError', new ErrorEvent(this, error));
+  }
+
+  protected dispatchBufferFull(): void {
+    this.call('onBufferFull', new IOEvent(this));
+  }
+
+  protected dispatchBufferDrain(): void {
+    this.call('onBufferDrain', new IOEvent(this));
+  }
+
+  protected dispatchClose(reason: CloseReason, error: Error | undefined): void {
+    this.listener._remove(this);
+    this.call('onClose', new CloseEvent(this, reason, error));
+    this.emit('close', reason);
+  }
+
+  /** @internal called by the listener once the connection is registered. */
+  _connected(): void {
+    this.call('onConnect', new IOEvent(this));
+  }
+
+  /** @internal TLS handshake done. */
+  _secured(): void {
+    this.call('onTlsHandshake', new IOEvent(this));
+  }
+
+  /** Call a handler method; a throw or a rejected promise goes to onError (once, never looping). */
+  private call(method: HandlerMethod, event: unknown): void {
+    const handler = this.handler as unknown as Record<HandlerMethod, (e: unknown) => unknown>;
+    try {
+      const r = handler[method](event);
+      if (r !== undefined && r !== null && typeof (r as Promise<unknown>).then === 'function') {
+        (r as Promise<unknown>).then(undefined, (e: unknown) => this.handlerFailed(method, e));
+      }
+    } catch (e) {
+      this.handlerFailed(method, e);
+    }
+  }
+
+  private handlerFailed(method: HandlerMethod, e: unknown): void {
+    const cause = toError(e);
+    this.log.error({ conn: this.id, peer: this.peer, err: cause }, `handler ${method} failed`);
+    if (method === 'onError') return;
+    const error = new BeyodError(ErrorCodes.HANDLER_FAILED, `${method} failed: ${cause.message}`, { method }, { cause });
+    this.call('onError', new ErrorEvent(this, error));
+  }
+}
+
+type HandlerMethod =
+  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake';
+
+export function formatPeer(address: string | undefined, port: number | undefined): string {
+  if (address === undefined) return 'unknown';
+  return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`;
+}

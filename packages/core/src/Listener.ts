@@ -1,0 +1,486 @@
+import * as cluster from 'node:cluster';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { type ObjectFactory, createObjectWith } from './Application';
+import { Connection } from './Connection';
+import { BeyodError, ConfigError, ErrorCodes, badPacketError, toError } from './errors';
+import { ErrorEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
+import { Handler } from './Handler';
+import { type Logger, rootLogger } from './logger';
+import { Parser } from './Parser';
+import { UdpPeer } from './UdpPeer';
+import { type SocketAddress, parseSocketUrl } from './url';
+import { cleanStaleUnixSocket } from './unixSocket';
+
+/** TLS options of a tls:// listener: node's secure-context options; key/cert may be file paths. */
+export interface TlsOptions extends tls.SecureContextOptions {
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  ALPNProtocols?: string[];
+}
+
+/** The configurable part of a Listener. */
+export interface ListenerOptions {
+  /** tcp://host:port, tls://host:port (ssl:// too), udp://host:port, unix:///path. */
+  listen: string;
+  /** A Handler class, instance, or { class, ...props }. */
+  handler: unknown;
+  /** A Parser class, instance, or { class, ...props }. Default: no framing. */
+  parser: unknown;
+  /** Live connections above which new ones are closed at once (0 = no limit). */
+  maxConnections: number;
+  /** Seconds without traffic either way after which a connection is closed (0 = never). */
+  idleTimeout: number;
+  backlog: number;
+  /** TCP_NODELAY (default true: a server of small messages wants them out now). */
+  noDelay: boolean;
+  /** TCP keep-alive initial delay in seconds (0 = off). */
+  keepAlive: number;
+  /** Per-connection send buffer limit in bytes (see Connection.send). */
+  maxSendBuffer: number;
+  /** Seconds a tls:// client has to finish its handshake. */
+  handshakeTimeout: number;
+  tls: TlsOptions | undefined;
+}
+
+/** Counters of a listener; message and byte totals include closed connections. */
+export interface ListenerStats {
+  name: string;
+  listen: string;
+  connections: number;
+  accepted: number;
+  closed: number;
+  rejected: number;
+  badPackets: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/**
+ * Accepts connections (or datagrams) on one address and hands them to its handler through
+ * its parser. It owns its live connections (`connections`) and counts what passes.
+ */
+export class Listener implements ListenerOptions {
+  /** The listener's key in server.listeners. */
+  name = 'default';
+  listen = '';
+  handler: unknown = Handler;
+  parser: unknown = Parser;
+  maxConnections = 0;
+  idleTimeout = 0;
+  backlog = 511;
+  noDelay = true;
+  keepAlive = 0;
+  maxSendBuffer = 1024 * 1024;
+  handshakeTimeout = 10;
+  tls: TlsOptions | undefined = undefined;
+
+  /** Builds the handler and parser (the application's DI container when run by a Server). */
+  factory: ObjectFactory | undefined = undefined;
+  /** Relative unix paths and TLS files resolve against this (the app directory). */
+  basePath = process.cwd();
+  /** Where config errors point (e.g. components.server.listeners.web). */
+  keyPath = 'listener';
+  logger: Logger = rootLogger();
+
+  readonly connections = new Map<number, Connection>();
+  /** The bound address once listening: "host:port" or the unix path. */
+  address: string | undefined = undefined;
+  /** The bound port once listening (useful with port 0). */
+  port = 0;
+
+  private readonly counters = { accepted: 0, closed: 0, rejected: 0, badPackets: 0 };
+  private readonly closedTotals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  private addr: SocketAddress | undefined;
+  private handlerObj: Handler | undefined;
+  private parserObj: Parser<unknown, unknown> | undefined;
+  private server: net.Server | null = null;
+  private udp: dgram.Socket | null = null;
+  private secureContext: tls.SecureContext | undefined;
+  private accepting = false;
+  /** For the UDP path: messages counted here since datagrams have no connection. */
+  private udpCounters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+
+  /** Validate the options; called by the factory after the properties are set. */
+  init(): void {
+    try {
+      this.addr = parseSocketUrl(this.listen, this.basePath);
+    } catch (e) {
+      throw new ConfigError(`${this.keyPath}.listen`, toError(e).message);
+    }
+    for (const key of ['maxConnections', 'idleTimeout', 'backlog', 'keepAlive', 'maxSendBuffer', 'handshakeTimeout'] as const) {
+      if (!(this[key] >= 0)) throw new ConfigError(`${this.keyPath}.${key}`, `expected a number >= 0, got ${String(this[key])}`);
+    }
+    if (this.addr.transport === 'tls' && !this.tls) {
+      throw new ConfigError(`${this.keyPath}.tls`, `${this.listen} needs tls: { key, cert } (PEM text or file paths)`);
+    }
+  }
+
+  get transport(): SocketAddress['transport'] {
+    return this.socketAddress.transport;
+  }
+
+  private get socketAddress(): SocketAddress {
+    if (!this.addr) this.init();
+    return this.addr as SocketAddress;
+  }
+
+  /** The handler instance (built on start). */
+  get handlerInstance(): Handler {
+    if (!this.handlerObj) this.createComponents();
+    return this.handlerObj as Handler;
+  }
+
+  /** The parser instance (built on start). */
+  get parserInstance(): Parser<unknown, unknown> {
+    if (!this.parserObj) this.createComponents();
+    return this.parserObj as Parser<unknown, unknown>;
+  }
+
+  private createComponents(): void {
+    const make = <T>(def: unknown, key: string, cls: new () => T): T =>
+      this.factory
+        ? this.factory.createObject<T>(def, `${this.keyPath}.${key}`, cls)
+        : createObjectWith<T>(undefined, def, `${this.keyPath}.${key}`, cls);
+    this.parserObj = make<Parser<unknown, unknown>>(this.parser, 'parser', Parser);
+    const handler = make<Handler>(this.handler, 'handler', Handler);
+    handler.listener = this;
+    this.handlerObj = handler;
+  }
+
+  /** Bind and start accepting. Resolves once listening; rejects with BEYOD_LISTEN_FAILED. */
+  async start(): Promise<void> {
+    const addr = this.socketAddress;
+    this.createComponents();
+    if (addr.transport === 'tls') this.secureContext = tls.createSecureContext(this.loadTlsFiles(this.tls ?? {}));
+    if (addr.transport === 'udp') await this.bindUdp(addr);
+    else await this.listenStream(addr);
+    this.accepting = true;
+    this.callHandler('onStartAccept', new ListenerEvent(this));
+  }
+
+  private loadTlsFiles(options: TlsOptions): TlsOptions {
+    const out: Record<string, unknown> = { ...options };
+    for (const key of ['key', 'cert', 'ca', 'pfx', 'crl'] as const) {
+      const v = out[key];
+      if (typeof v === 'string' && !v.includes('-----BEGIN')) {
+        const file = this.resolve(v);
+        try {
+          out[key] = fs.readFileSync(file);
+        } catch (e) {
+          throw new ConfigError(`${this.keyPath}.tls.${key}`, `cannot read ${file}: ${toError(e).message}`);
+        }
+      }
+    }
+    return out as TlsOptions;
+  }
+
+  private resolve(p: string): string {
+    return path.resolve(this.basePath, p);
+  }
+
+  private listenStream(addr: SocketAddress): Promise<void> {
+    const server = net.createServer({ noDelay: this.noDelay, keepAlive: this.keepAlive > 0, keepAliveInitialDelay: this.keepAlive * 1000 });
+    server.on('connection', (socket) => this.accept(socket));
+    server.on('error', (err) => this.logger.error({ listener: this.name, err }, 'listener error'));
+    this.server = server;
+    return new Promise<void>((resolve, reject) => {
+      const fail = (err: NodeJS.ErrnoException) => {
+        this.server = null;
+        reject(listenFailed(this, err));
+      };
+      server.once('error', fail);
+      const done = () => {
+        server.off('error', fail);
+        const a = server.address();
+        if (a && typeof a === 'object') {
+          this.port = a.port;
+          this.address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+        } else {
+          this.address = addr.path;
+        }
+        resolve();
+      };
+      if (addr.transport === 'unix') {
+        const go = () => server.listen({ path: addr.path, backlog: this.backlog }, done);
+        // In a cluster the primary cleans stale socket files before forking: a worker seeing the
+        // file would find it alive (a sibling bound it) and refuse wrongly.
+        if (cluster.default.isWorker) go();
+        else cleanStaleUnixSocket(addr.path).then(go, reject);
+      } else {
+        server.listen({ host: addr.host, port: addr.port, backlog: this.backlog }, done);
+      }
+    });
+  }
+
+  private bindUdp(addr: SocketAddress): Promise<void> {
+    const type = net.isIPv6(addr.host) ? 'udp6' : 'udp4';
+    const socket = dgram.createSocket({ type, reuseAddr: false });
+    this.udp = socket;
+    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
+    return new Promise<void>((resolve, reject) => {
+      const fail = (err: NodeJS.ErrnoException) => {
+        this.udp = null;
+        reject(listenFailed(this, err));
+      };
+      socket.once('error', fail);
+      socket.bind({ address: addr.host, port: addr.port }, () => {
+        socket.off('error', fail);
+        socket.on('error', (err) => this.logger.error({ listener: this.name, err }, 'udp socket error'));
+        const a = socket.address();
+        this.port = a.port;
+        this.address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+        resolve();
+      });
+    });
+  }
+
+  private accept(raw: net.Socket): void {
+    if (this.maxConnections > 0 && this.connections.size >= this.maxConnections) {
+      this.counters.rejected++;
+      if (this.logger.isLevelEnabled('debug'))
+        this.logger.debug({ listener: this.name, max: this.maxConnections }, 'maxConnections reached, connection refused');
+      raw.destroy();
+      return;
+    }
+    const transport = this.socketAddress.transport;
+    let socket: net.Socket = raw;
+    if (transport === 'tls') {
+      const o = this.tls ?? {};
+      socket = new tls.TLSSocket(raw, {
+        isServer: true,
+        secureContext: this.secureContext,
+        requestCert: o.requestCert,
+        rejectUnauthorized: o.rejectUnauthorized,
+        ALPNProtocols: o.ALPNProtocols,
+      });
+    }
+    const conn = new Connection(this, socket, this.handlerInstance, this.parserInstance, transport);
+    this.connections.set(conn.id, conn);
+    this.counters.accepted++;
+    if (this.idleTimeout > 0) socket.setTimeout(this.idleTimeout * 1000);
+    if (transport !== 'tls') {
+      conn._connected();
+      return;
+    }
+    const timer = setTimeout(
+      () =>
+        conn.destroy(
+          'idle',
+          new BeyodError(ErrorCodes.CONNECT_TIMEOUT, `TLS handshake from ${conn.peer} not done within ${this.handshakeTimeout} s`),
+        ),
+      this.handshakeTimeout * 1000,
+    );
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('secure', () => {
+      clearTimeout(timer);
+      const t = socket as tls.TLSSocket;
+      if (this.tls?.requestCert && this.tls.rejectUnauthorized !== false && !t.authorized) {
+        conn.destroy('error', new BeyodError(ErrorCodes.BAD_PACKET, `TLS client certificate refused: ${String(t.authorizationError)}`));
+        return;
+      }
+      conn._secured();
+      conn._connected();
+    });
+  }
+
+  private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const peer = new UdpPeer(this, rinfo.address, rinfo.port);
+    this.udpCounters.bytesIn += msg.length;
+    const handler = this.handlerInstance;
+    const parser = this.parserInstance;
+    try {
+      if (handler.onUdpPacket !== Handler.prototype.onUdpPacket) {
+        const r = handler.onUdpPacket(new UdpPacketEvent(peer, msg));
+        if (r === false) return;
+      }
+      const max = parser.maxPacketSize;
+      if (max > 0 && msg.length > max) {
+        throw new BeyodError(
+          ErrorCodes.PACKET_TOO_LARGE,
+          `datagram of ${msg.length} bytes exceeds maxPacketSize ${max} (from ${peer.peer})`,
+          { size: msg.length, maxPacketSize: max, peer: peer.peer },
+        );
+      }
+      let n: number;
+      try {
+        n = msg.length === 0 ? 0 : parser.input(msg, peer);
+      } catch (e) {
+        throw badPacketError(e);
+      }
+      if (n !== msg.length)
+        throw new BeyodError(
+          ErrorCodes.BAD_PACKET,
+          `bad datagram from ${peer.peer}: parser input() returned ${n} for ${msg.length} bytes`,
+          { peer: peer.peer },
+        );
+      let message: unknown;
+      try {
+        message = parser.decode(msg, peer);
+      } catch (e) {
+        throw badPacketError(e);
+      }
+      this.udpCounters.messagesIn++;
+      const r = handler.onMessage(new MessageEvent(peer, message));
+      if (r && typeof (r as Promise<void>).then === 'function')
+        (r as Promise<void>).then(undefined, (e: unknown) => this.udpHandlerFailed(peer, e));
+    } catch (e) {
+      if (e instanceof BeyodError && (e.code === ErrorCodes.BAD_PACKET || e.code === ErrorCodes.PACKET_TOO_LARGE)) {
+        this.counters.badPackets++;
+        this.logger.warn({ listener: this.name, peer: peer.peer, code: e.code, err: e.message }, 'bad datagram dropped');
+        this.callHandler('onBadPacket', new ErrorEvent(peer, e));
+      } else {
+        this.udpHandlerFailed(peer, e);
+      }
+    }
+  }
+
+  private udpHandlerFailed(peer: UdpPeer, e: unknown): void {
+    const cause = toError(e);
+    this.logger.error({ listener: this.name, peer: peer.peer, err: cause }, 'udp handler failed');
+    this.callHandler('onError', new ErrorEvent(peer, new BeyodError(ErrorCodes.HANDLER_FAILED, cause.message, undefined, { cause })));
+  }
+
+  /** @internal send a datagram for a UdpPeer. */
+  _sendTo(data: Buffer | string | ReadonlyArray<Buffer | string>, port: number, host: string): boolean {
+    if (!this.udp) return false;
+    const buf =
+      typeof data === 'string'
+        ? Buffer.from(data)
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.concat(data.map((d) => (typeof d === 'string' ? Buffer.from(d) : d)));
+    this.udpCounters.messagesOut++;
+    this.udpCounters.bytesOut += buf.length;
+    this.udp.send(buf, port, host);
+    return true;
+  }
+
+  /** @internal */
+  _countBadPacket(): void {
+    this.counters.badPackets++;
+  }
+
+  /** @internal a connection ended. */
+  _remove(conn: Connection): void {
+    if (!this.connections.delete(conn.id)) return;
+    this.counters.closed++;
+    const t = this.closedTotals;
+    t.messagesIn += conn.messagesIn;
+    t.messagesOut += conn.messagesOut;
+    t.bytesIn += conn.bytesIn;
+    t.bytesOut += conn.bytesOut;
+    if (this.connections.size === 0) this.emitEmpty();
+  }
+
+  private emptyWaiters: Array<() => void> = [];
+  private emitEmpty(): void {
+    const w = this.emptyWaiters;
+    this.emptyWaiters = [];
+    for (const f of w) f();
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** Stop accepting new connections (open ones carry on). */
+  async stopAccept(): Promise<void> {
+    if (!this.accepting) return;
+    this.accepting = false;
+    const server = this.server;
+    const udp = this.udp;
+    this.server = null;
+    this.udp = null;
+    // close() stops accepting at once; its callback would wait for every connection to end.
+    if (server) server.close();
+    if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
+    this.callHandler('onStopAccept', new ListenerEvent(this));
+  }
+
+  /**
+   * Stop: no new connections, then wait up to `timeout` seconds for open ones to finish, then
+   * close the rest (queued data is flushed; a peer that does not read is cut off after
+   * closeTimeout).
+   */
+  async stop(timeout = 0): Promise<void> {
+    await this.stopAccept();
+    if (this.connections.size > 0 && timeout > 0) await this.waitEmpty(timeout * 1000);
+    if (this.connections.size === 0) return;
+    for (const conn of this.connections.values()) conn.close();
+    await this.waitEmpty(1000);
+    for (const conn of this.connections.values()) conn.destroy('shutdown');
+    await this.waitEmpty(1000);
+  }
+
+  private waitEmpty(ms: number): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.emptyWaiters.push(done);
+    });
+  }
+
+  /** Counters, message and byte totals over live and closed connections. */
+  getStats(): ListenerStats {
+    const s: ListenerStats = {
+      name: this.name,
+      listen: this.listen,
+      connections: this.connections.size,
+      ...this.counters,
+      messagesIn: this.closedTotals.messagesIn + this.udpCounters.messagesIn,
+      messagesOut: this.closedTotals.messagesOut + this.udpCounters.messagesOut,
+      bytesIn: this.closedTotals.bytesIn + this.udpCounters.bytesIn,
+      bytesOut: this.closedTotals.bytesOut + this.udpCounters.bytesOut,
+    };
+    for (const c of this.connections.values()) {
+      s.messagesIn += c.messagesIn;
+      s.messagesOut += c.messagesOut;
+      s.bytesIn += c.bytesIn;
+      s.bytesOut += c.bytesOut;
+    }
+    return s;
+  }
+
+  private callHandler(method: 'onStartAccept' | 'onStopAccept' | 'onBadPacket' | 'onError', event: unknown): void {
+    const h = this.handlerObj as unknown as Record<string, (e: unknown) => unknown> | undefined;
+    if (!h) return;
+    try {
+      const r = h[method]!(event);
+      if (r && typeof (r as Promise<void>).then === 'function') {
+        (r as Promise<void>).then(undefined, (e: unknown) =>
+          this.logger.error({ listener: this.name, err: toError(e) }, `handler ${method} failed`),
+        );
+      }
+    } catch (e) {
+      this.logger.error({ listener: this.name, err: toError(e) }, `handler ${method} failed`);
+    }
+  }
+}
+
+function listenFailed(l: Listener, err: NodeJS.ErrnoException): BeyodError {
+  const what =
+    err.code === 'EADDRINUSE'
+      ? 'the address is already in use (another server, or another beyod instance?)'
+      : err.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need root)'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'that address is not on this machine'
+          : err.message;
+  return new BeyodError(
+    ErrorCodes.LISTEN_FAILED,
+    `listener '${l.name}' cannot listen on ${l.listen}: ${what}`,
+    { listener: l.name, listen: l.listen, errno: err.code },
+    { cause: err },
+  );
+}

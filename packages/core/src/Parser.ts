@@ -1,0 +1,39 @@
+import type { Endpoint } from './events';
+
+/** What encode() may return: one buffer or string, or several written back to back. */
+export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
+
+/**
+ * Framing and codec of a listener or client (Workerman's ProtocolInterface).
+ *
+ * - `input(buffer, connection)` looks at the bytes received so far and returns
+ *   0 — not enough bytes to know the packet's length yet;
+ *   n > 0 — the packet at the head of the buffer is n bytes long. It may return n as soon as
+ *   the length is known (e.g. from a header), before all n bytes arrived: the connection then
+ *   waits for them without calling input() again;
+ *   < 0, or throws — the bytes are not a valid packet: onBadPacket, and that connection closes.
+ * - `decode(packet, connection)` turns the n bytes into the message given to onMessage.
+ * - `encode(message, connection)` turns what `send()` was given into bytes.
+ *
+ * `maxPacketSize` (bytes, 0 = no limit) is enforced by the connection: a length over it is
+ * refused as soon as input() reports it, and a buffer that reaches it without a packet
+ * boundary is refused too — nothing past the limit is ever buffered.
+ *
+ * A parser instance is shared by all connections of a listener; per-connection state goes in
+ * `connection.parserState`. This base class frames nothing: every read is one packet.
+ */
+export class Parser<In = Buffer, Out = Buffer | string> {
+  maxPacketSize = 8 * 1024 * 1024;
+
+  input(buffer: Buffer, _connection: Endpoint): number {
+    return buffer.length;
+  }
+
+  decode(packet: Buffer, _connection: Endpoint): In {
+    return packet as unknown as In;
+  }
+
+  encode(message: Out, _connection: Endpoint): Encoded {
+    return message as unknown as Encoded;
+  }
+}

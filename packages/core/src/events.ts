@@ -1,0 +1,69 @@
+import type { Listener } from './Listener';
+
+/**
+ * What a parser and a handler see of the other side: a server-side Connection, a StreamClient,
+ * or a UDP peer. `parserState` is reserved for the parser's per-connection state.
+ */
+export interface Endpoint {
+  readonly id: number;
+  /** "ip:port" of the other side (or the socket path for unix sockets). */
+  readonly peer: string;
+  /** tcp, tls, unix or udp. */
+  readonly transport: Transport;
+  /** Free slot for the parser's per-connection state. */
+  parserState: unknown;
+  /** Application data attached to this connection. */
+  readonly attributes: Map<string, unknown>;
+  /** Encode and send a message; false when the send buffer is full (see maxSendBuffer). */
+  send(message: unknown, raw?: boolean): boolean;
+  /** Close (after sending `message` if given). */
+  close(message?: unknown): void;
+}
+
+export type Transport = 'tcp' | 'tls' | 'unix' | 'udp';
+
+/** onConnect, onBufferFull, onBufferDrain, onTlsHandshake. */
+export class IOEvent<S extends Endpoint = Endpoint> {
+  constructor(readonly sender: S) {}
+}
+
+/** onMessage: `message` is what the parser decoded. */
+export class MessageEvent<M = unknown, S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    readonly message: M,
+  ) {}
+}
+
+/** onUdpPacket: a datagram before it is parsed; return false from the handler to drop it. */
+export class UdpPacketEvent<S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    readonly packet: Buffer,
+  ) {}
+}
+
+/** onClose: why the connection ended. */
+export class CloseEvent<S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    /** 'peer' (the other side closed), 'local' (close() was called), 'error', 'idle', 'bad-packet', 'shutdown'. */
+    readonly reason: CloseReason,
+    readonly error?: Error,
+  ) {}
+}
+
+export type CloseReason = 'peer' | 'local' | 'error' | 'idle' | 'bad-packet' | 'shutdown' | 'max-connections';
+
+/** onError and onBadPacket: `error.code` says what went wrong. */
+export class ErrorEvent<S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    readonly error: Error & { code?: string },
+  ) {}
+}
+
+/** onStartAccept, onStopAccept. */
+export class ListenerEvent {
+  constructor(readonly listener: Listener) {}
+}

@@ -1,0 +1,48 @@
+import { BeyodError, type Endpoint, ErrorCodes, Parser } from '@beyod/core';
+
+/** Bytes in the length header. */
+export const HEADER_SIZE = 4;
+
+/**
+ * Length-prefixed frames: a 4-byte unsigned big-endian integer holding the length of the WHOLE
+ * packet (those 4 bytes included), then the payload. The dispatcher's framing.
+ *
+ * input() answers as soon as the 4 header bytes are in — never before (the PHP original took a
+ * partial header as a packet) — so an announced length over maxPacketSize is refused before
+ * anything more is buffered.
+ */
+export class FrameParser extends Parser<Buffer | string, Buffer | string> {
+  /** What decode() returns: the payload as a Buffer, or decoded as UTF-8 text. */
+  encoding: 'buffer' | 'utf8' = 'buffer';
+
+  override input(buffer: Buffer, _connection: Endpoint): number {
+    if (buffer.length < HEADER_SIZE) return 0;
+    const n = buffer.readUInt32BE(0);
+    if (n < HEADER_SIZE) {
+      throw new BeyodError(ErrorCodes.BAD_PACKET, `frame length ${n} is shorter than its own ${HEADER_SIZE}-byte header`, { length: n });
+    }
+    return n;
+  }
+
+  override decode(packet: Buffer, _connection: Endpoint): Buffer | string {
+    const payload = packet.subarray(HEADER_SIZE);
+    return this.encoding === 'utf8' ? payload.toString('utf8') : payload;
+  }
+
+  override encode(message: Buffer | string, _connection: Endpoint): [Buffer, Buffer | string] {
+    return [frameHeader(typeof message === 'string' ? Buffer.byteLength(message) : message.length), message];
+  }
+}
+
+/** The 4-byte header of a frame whose payload is `payloadLength` bytes. */
+export function frameHeader(payloadLength: number): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_SIZE);
+  header.writeUInt32BE(payloadLength + HEADER_SIZE, 0);
+  return header;
+}
+
+/** One whole frame in one Buffer (for tests, tools and clients that want a single write). */
+export function encodeFrame(payload: Buffer | string): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return Buffer.concat([frameHeader(body.length), body]);
+}

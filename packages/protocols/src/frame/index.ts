@@ -1,0 +1,1 @@
+export { FrameParser as Parser, FrameParser, HEADER_SIZE, encodeFrame, frameHeader } from './FrameParser';

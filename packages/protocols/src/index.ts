@@ -1,0 +1,2 @@
+export * as frame from './frame';
+export * as text from './text';

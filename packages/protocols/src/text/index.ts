@@ -1,0 +1,1 @@
+export { TextParser as Parser, TextParser } from './TextParser';
