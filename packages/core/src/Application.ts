@@ -23,6 +23,7 @@ export function createObjectWith<T>(
   keyPath: string,
   defaultClass?: Class<T>,
   file?: string,
+  app?: Application,
 ): T {
   let cls: Class<T> | undefined;
   let props: Record<string, unknown> = {};
@@ -53,6 +54,9 @@ export function createObjectWith<T>(
     obj = new (cls as new () => T)();
   }
   configure(obj, props, keyPath, file);
+  // A component that declares `app` gets the application before init() (Yii's $this->app).
+  const withApp = obj as { app?: unknown };
+  if (app && withApp !== null && typeof withApp === 'object' && 'app' in withApp && withApp.app === undefined) withApp.app = app;
   const init = (obj as { init?: unknown }).init;
   if (typeof init === 'function') init.call(obj);
   return obj;
@@ -177,8 +181,6 @@ export class Application implements ObjectFactory {
     this.creating.add(id);
     try {
       const obj = this.createObject<T>(def, `components.${id}`, id === 'server' ? (Server as unknown as Class<T>) : undefined);
-      const withApp = obj as { app?: unknown };
-      if (withApp && typeof withApp === 'object' && 'app' in withApp && withApp.app === undefined) withApp.app = this;
       this.instances.set(id, obj);
       return obj;
     } finally {
@@ -192,6 +194,6 @@ export class Application implements ObjectFactory {
   }
 
   createObject<T>(definition: unknown, keyPath: string, defaultClass?: Class<T>): T {
-    return createObjectWith<T>(this.container, definition, keyPath, defaultClass, this.configFile);
+    return createObjectWith<T>(this.container, definition, keyPath, defaultClass, this.configFile, this);
   }
 }

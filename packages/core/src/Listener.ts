@@ -11,6 +11,7 @@ import { ErrorEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './event
 import { Handler } from './Handler';
 import { type Logger, rootLogger } from './logger';
 import { Parser } from './Parser';
+import type { Server } from './Server';
 import { UdpPeer } from './UdpPeer';
 import { type SocketAddress, parseSocketUrl } from './url';
 import { cleanStaleUnixSocket } from './unixSocket';
@@ -50,6 +51,8 @@ export interface ListenerOptions {
 export interface ListenerStats {
   name: string;
   listen: string;
+  /** The bound address ("host:port" or the socket path), once listening. */
+  address: string | undefined;
   connections: number;
   accepted: number;
   closed: number;
@@ -80,6 +83,9 @@ export class Listener implements ListenerOptions {
   handshakeTimeout = 10;
   tls: TlsOptions | undefined = undefined;
 
+  /** The server this listener belongs to (set when a Server runs it): handlers reach
+   * getWorkerId(), getGpid() and the app through `this.listener.server`. */
+  server: Server | undefined = undefined;
   /** Builds the handler and parser (the application's DI container when run by a Server). */
   factory: ObjectFactory | undefined = undefined;
   /** Relative unix paths and TLS files resolve against this (the app directory). */
@@ -99,7 +105,7 @@ export class Listener implements ListenerOptions {
   private addr: SocketAddress | undefined;
   private handlerObj: Handler | undefined;
   private parserObj: Parser<unknown, unknown> | undefined;
-  private server: net.Server | null = null;
+  private netServer: net.Server | null = null;
   private udp: dgram.Socket | null = null;
   private secureContext: tls.SecureContext | undefined;
   private accepting = false;
@@ -188,10 +194,10 @@ export class Listener implements ListenerOptions {
     const server = net.createServer({ noDelay: this.noDelay, keepAlive: this.keepAlive > 0, keepAliveInitialDelay: this.keepAlive * 1000 });
     server.on('connection', (socket) => this.accept(socket));
     server.on('error', (err) => this.logger.error({ listener: this.name, err }, 'listener error'));
-    this.server = server;
+    this.netServer = server;
     return new Promise<void>((resolve, reject) => {
       const fail = (err: NodeJS.ErrnoException) => {
-        this.server = null;
+        this.netServer = null;
         reject(listenFailed(this, err));
       };
       server.once('error', fail);
@@ -394,9 +400,9 @@ export class Listener implements ListenerOptions {
   async stopAccept(): Promise<void> {
     if (!this.accepting) return;
     this.accepting = false;
-    const server = this.server;
+    const server = this.netServer;
     const udp = this.udp;
-    this.server = null;
+    this.netServer = null;
     this.udp = null;
     // close() stops accepting at once; its callback would wait for every connection to end.
     if (server) server.close();
@@ -436,6 +442,7 @@ export class Listener implements ListenerOptions {
     const s: ListenerStats = {
       name: this.name,
       listen: this.listen,
+      address: this.address,
       connections: this.connections.size,
       ...this.counters,
       messagesIn: this.closedTotals.messagesIn + this.udpCounters.messagesIn,

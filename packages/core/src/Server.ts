@@ -65,6 +65,22 @@ export interface WorkerStats {
   listeners: ListenerStats[];
 }
 
+/** One live connection, as `beyod connections` lists it. */
+export interface ConnectionInfo {
+  workerId: number;
+  listener: string;
+  id: number;
+  peer: string;
+  /** Transport and parser, e.g. "tcp/FrameParser". */
+  protocol: string;
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  /** Milliseconds since the connection was accepted. */
+  age: number;
+}
+
 /**
  * The server component: its options configure the master, and in each worker it builds and
  * starts the listeners, then calls onWorkerStart(workerId, gpid). Subclass it (as the config's
@@ -189,7 +205,15 @@ export class Server implements ServerOptions {
 
   private createListener(name: string, def: ListenerDefinition): Listener {
     const keyPath = `components.server.listeners.${name}`;
-    const props = { ...def, name, keyPath, basePath: this.app?.basePath ?? process.cwd(), logger: this.logger, factory: this.app };
+    const props = {
+      ...def,
+      name,
+      keyPath,
+      basePath: this.app?.basePath ?? process.cwd(),
+      logger: this.logger,
+      factory: this.app,
+      server: this,
+    };
     return this.app
       ? this.app.createObject<Listener>(props, keyPath, Listener)
       : Object.assign(new Listener(), props, { factory: undefined });
@@ -206,6 +230,30 @@ export class Server implements ServerOptions {
     }
     await Promise.all(listeners.map((l) => l.stop(timeout)));
     this.running.clear();
+  }
+
+  /** The live connections of this worker. */
+  getConnections(): ConnectionInfo[] {
+    const now = Date.now();
+    const out: ConnectionInfo[] = [];
+    for (const l of this.getListeners()) {
+      const protocol = `${l.transport}/${l.parserInstance.constructor.name}`;
+      for (const c of l.connections.values()) {
+        out.push({
+          workerId: this.workerId,
+          listener: l.name,
+          id: c.id,
+          peer: c.peer,
+          protocol,
+          bytesIn: c.bytesIn,
+          bytesOut: c.bytesOut,
+          messagesIn: c.messagesIn,
+          messagesOut: c.messagesOut,
+          age: now - c.connectedAt,
+        });
+      }
+    }
+    return out;
   }
 
   /** This worker's figures. */

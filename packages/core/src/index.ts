@@ -30,9 +30,24 @@ export { Listener, type ListenerOptions, type ListenerStats, type TlsOptions } f
 export { type LogOptions, type Logger, createLogger, rootLogger, setRootLogger } from './logger';
 export { type Encoded, Parser } from './Parser';
 export { ReceiveBuffer } from './ReceiveBuffer';
-export { MAX_SERVER_ID, MAX_WORKER_ID, Server, type ServerOptions, type WorkerStats, gpidOf, parseGpid } from './Server';
+export {
+  type ConnectionInfo,
+  MAX_SERVER_ID,
+  MAX_WORKER_ID,
+  Server,
+  type ServerOptions,
+  type WorkerStats,
+  gpidOf,
+  parseGpid,
+} from './Server';
 export { StreamClient, type StreamClientEvents, type StreamClientOptions } from './StreamClient';
 export { UdpPeer } from './UdpPeer';
 export { type SocketAddress, parseSocketUrl } from './url';
 export { cleanStaleUnixSocket } from './unixSocket';
 export { inject, injectable } from 'inversify';
+export { ControlServer, type ControlRequest, controlRequest, controlSocketPath } from './process/control';
+export { Master, type MasterOptions, type ReloadResult } from './process/Master';
+export type { StatusReport, WorkerStatus } from './process/messages';
+export { acquirePidFile, isAlive, readPid, releasePidFile } from './process/pidFile';
+export { SingleProcess } from './process/single';
+export { dropPrivileges, runWorker } from './process/worker';

@@ -1,0 +1,147 @@
+/* Drives the real `beyod` binary on the fixture app, each test in its own runtime directory. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { StatusReport } from '@beyod/core';
+import { tmpDir, until } from 'test-helpers';
+
+export const BIN = path.resolve(__dirname, '../bin/beyod.js');
+export const FIXTURE_CONFIG = path.resolve(__dirname, 'fixtures/app/config/main.ts');
+
+if (!fs.existsSync(path.resolve(__dirname, '../dist/main.js'))) {
+  throw new Error('packages/cli is not built: run `npm test` (it builds first) or `npm run build`');
+}
+
+/** A fresh runtime directory and the environment that points the fixture app at it. */
+export function testEnv(extra: Record<string, string> = {}): { runtime: string; env: NodeJS.ProcessEnv } {
+  const runtime = tmpDir('beyod-cli-');
+  return { runtime, env: { ...process.env, BEYOD_LOG_LEVEL: 'info', BEYOD_TEST_RUNTIME: runtime, ...extra } };
+}
+
+/** A `beyod start` running in the foreground, in its own process group. */
+export class Running {
+  stdout = '';
+  stderr = '';
+  exitCode: number | null | undefined;
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve((this.exitCode = code))));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** The JSON log lines written so far. */
+  logs(): Array<Record<string, unknown>> {
+    return this.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  async waitStarted(ms = 20000): Promise<void> {
+    await until(() => /started/.test(this.stderr) || this.exitCode !== undefined, ms, 'beyod start');
+    if (!/started/.test(this.stderr)) throw new Error(`beyod start failed (exit ${this.exitCode}):\n${this.stderr}\n${this.stdout}`);
+  }
+
+  async waitLog(pred: (l: Record<string, unknown>) => boolean, ms = 10000, what = 'log line'): Promise<Record<string, unknown>> {
+    return until(() => this.logs().find(pred), ms, what);
+  }
+
+  /** Kill the whole process group (master and workers), whatever state they are in. */
+  kill(): void {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
+export function startBeyod(args: string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(process.execPath, [BIN, 'start', '--config', FIXTURE_CONFIG, ...args], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Running(child);
+}
+
+/** Run a beyod command to completion. */
+export async function beyod(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ms = 30000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const hasConfig = args.includes('--config') || args.includes('-c');
+  const child = spawn(process.execPath, [BIN, ...args, ...(hasConfig ? [] : ['--config', FIXTURE_CONFIG])], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+export async function status(env: NodeJS.ProcessEnv): Promise<StatusReport> {
+  const r = await beyod(['status', '--json'], env);
+  if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as StatusReport;
+}
+
+/** The port the fixture's `who` listener is bound to. */
+export function portOf(s: StatusReport): number {
+  const address = s.workers.find((w) => w.listeners.length)?.listeners[0]?.address;
+  if (!address) throw new Error('no listener address in status');
+  return Number(address.split(':').pop());
+}
+
+/** One request on a fresh connection: send a line, read the answer line. */
+export function ask(port: number, line: string, ms = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(`${line}\n`));
+    s.on('data', (d: string) => {
+      buf += d;
+      const i = buf.indexOf('\n');
+      if (i >= 0) {
+        clearTimeout(timer);
+        s.end();
+        resolve(buf.slice(0, i));
+      }
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      if (!buf.includes('\n')) reject(new Error('closed without an answer'));
+    });
+  });
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

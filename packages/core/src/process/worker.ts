@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import cluster from 'node:cluster';
+import type { Application } from '../Application';
+import { BeyodError, ErrorCodes, toError } from '../errors';
+import type { Server } from '../Server';
+import { type FromWorker, type ToWorker } from './messages';
+
+/** How often a worker sends its figures to the master (also how often limits are checked). */
+const STATS_INTERVAL_MS = 1000;
+
+/**
+ * The body of a worker process (forked by the Master): start the server's listeners as worker
+ * BEYOD_WORKER_ID, report ready, answer the master's queries, and stop gracefully when told —
+ * or when the master disappears.
+ */
+export async function runWorker(app: Application): Promise<void> {
+  const workerId = Number(process.env.BEYOD_WORKER_ID);
+  const masterPid = Number(process.env.BEYOD_MASTER_PID) || process.ppid;
+  if (!cluster.isWorker || !Number.isInteger(workerId) || workerId < 1) {
+    throw new BeyodError(
+      ErrorCodes.WORKER_START_FAILED,
+      'runWorker() runs in a worker forked by the beyod master (BEYOD_WORKER_ID is not set)',
+    );
+  }
+  const server = app.server;
+  const send = (m: FromWorker) => {
+    if (process.connected) process.send?.(m);
+  };
+  let stopping: Promise<void> | undefined;
+  let started = false;
+  const stop = (timeout: number) => {
+    stopping ??= (async () => {
+      try {
+        if (started) await server.stopWorker(timeout);
+        await syncWithMaster();
+      } catch (e) {
+        server.logger.error({ err: toError(e) }, 'error while stopping');
+      }
+      process.exit(0);
+    })();
+  };
+
+  // Ctrl-C in a terminal signals the whole process group: the master orchestrates the stop.
+  process.on('SIGINT', () => {});
+  // A worker signalled on its own stops gracefully; the master re-forks it.
+  process.on('SIGTERM', () => stop(server.stopTimeout));
+  // The master is gone (killed): nobody supervises us any more.
+  process.on('disconnect', () => stop(server.stopTimeout));
+  // node:cluster's primary may have handed us a connection just before it saw our listeners
+  // close; if we exited before answering that hand-off, the client would hang forever. The
+  // master answers a sync only after everything it sent before, so once it is back every
+  // hand-off has reached us (and been refused, our listeners being closed, so the primary
+  // gives it to another worker).
+  let syncs = 0;
+  const synced = new Map<number, () => void>();
+  const syncWithMaster = () =>
+    new Promise<void>((resolve) => {
+      if (!process.connected) return resolve();
+      const id = ++syncs;
+      const timer = setTimeout(resolve, 2000);
+      synced.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      send({ t: 'beyod:sync', id });
+    });
+  process.on('message', (m: ToWorker) => {
+    if (!m || typeof m !== 'object') return;
+    if (m.t === 'beyod:synced') synced.get(m.id)?.();
+    else if (m.t === 'beyod:stop') stop(m.timeout);
+    else if (m.t === 'beyod:query')
+      send({ t: 'beyod:reply', id: m.id, data: m.what === 'connections' ? server.getConnections() : server.getStats() });
+  });
+  process.on('uncaughtException', (err) => {
+    server.logger.fatal({ err }, 'uncaught exception, worker exits');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    server.logger.fatal({ err: toError(reason) }, 'unhandled promise rejection, worker exits');
+    process.exit(1);
+  });
+
+  try {
+    await server.startWorker(workerId, masterPid);
+    dropPrivileges(server);
+  } catch (e) {
+    const err = BeyodError.from(e);
+    server.logger.error({ err: err.message, code: err.code }, 'worker failed to start');
+    // exit only once the message is out: process.exit() would drop a queued IPC message
+    if (process.connected)
+      process.send?.({ t: 'beyod:start-failed', error: err.toJSON() } satisfies FromWorker, undefined, {}, () => process.exit(1));
+    else process.exit(1);
+    return;
+  }
+  started = true;
+  send({ t: 'beyod:ready', stats: server.getStats() });
+  setInterval(() => send({ t: 'beyod:stats', stats: server.getStats() }), STATS_INTERVAL_MS).unref();
+}
+
+/** When running as root with `user` (and `group`) configured, switch to them. */
+export function dropPrivileges(server: Server): void {
+  if (!server.user || typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  try {
+    // the user's primary group unless one is named (Debian's nobody is in nogroup, not nobody)
+    process.setgid?.(server.group || Number(execFileSync('id', ['-g', server.user], { encoding: 'utf8' }).trim()));
+    process.setuid?.(server.user);
+    server.logger.info({ uid: process.getuid(), gid: process.getgid?.() }, `dropped privileges to user ${server.user}`);
+  } catch (e) {
+    throw new BeyodError(
+      ErrorCodes.CONFIG_INVALID,
+      `cannot switch to user '${server.user}'${server.group ? ` / group '${server.group}'` : ''}: ${toError(e).message}`,
+      {
+        path: 'components.server.user',
+      },
+    );
+  }
+}
