@@ -34,7 +34,12 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   private readonly rb = new ReceiveBuffer();
   /** Length of the packet at the head, once input() reported it; 0 while unknown. */
   private packetLength = 0;
-  private corked = false;
+  /** Messages sent this event-loop turn, written together at the end of it (flush()). */
+  private outQueue: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  /** Write a flush marker after the next flush (the buffer went over maxSendBuffer). */
+  private markFull = false;
   private full = false;
   private paused = false;
   private closing = false;
@@ -74,9 +79,9 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     return this.rb.length;
   }
 
-  /** Bytes queued in the socket, not yet handed to the kernel. */
+  /** Bytes queued for sending, not yet handed to the kernel. */
   get sendBufferLength(): number {
-    return this.socket?.writableLength ?? 0;
+    return (this.socket?.writableLength ?? 0) + this.outBytes;
   }
 
   get isPaused(): boolean {
@@ -89,7 +94,9 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.closeReason = undefined;
     this.closeError = undefined;
     this.full = false;
-    this.corked = false;
+    this.outQueue = [];
+    this.outBytes = 0;
+    this.markFull = false;
     this.packetLength = 0;
     this.parserState = undefined;
     this.rb.clear();
@@ -168,8 +175,10 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   }
 
   /**
-   * Encode `message` with the parser (or send it as it is when `raw`) and queue it. Writes made
-   * in one event-loop turn go out together (cork/uncork).
+   * Encode `message` with the parser (or send it as it is when `raw`) and queue it. Everything
+   * sent in one event-loop turn is written at the end of the turn in one system call: small
+   * messages are joined into one buffer (a write call per message costs more than copying a
+   * few hundred bytes), large ones are passed as they are.
    *
    * Returns false when the message was not sent — not connected, or the send buffer was
    * already over `maxSendBuffer` (the message is dropped and onError gets BEYOD_SEND_BUFFER_FULL)
@@ -193,22 +202,66 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
       return false;
     }
     const data = raw ? (message as Encoded) : this.parser.encode(message, this);
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(uncork, this);
-    }
-    if (typeof data === 'string' || Buffer.isBuffer(data)) socket.write(data);
-    else for (const part of data) socket.write(part);
+    if (typeof data === 'string') this.enqueue(Buffer.from(data, 'utf8'));
+    else if (Buffer.isBuffer(data)) this.enqueue(data);
+    else for (const part of data) this.enqueue(typeof part === 'string' ? Buffer.from(part, 'utf8') : part);
     this.messagesOut++;
-    if (socket.writableLength > this.maxSendBuffer) {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(flushSoon, this);
+    }
+    if (socket.writableLength + this.outBytes > this.maxSendBuffer) {
       this.full = true;
-      // Everything sent after this is dropped, so when this marker is flushed the buffer is empty.
-      socket.write(EMPTY, () => this.onFlushedAfterFull());
+      this.markFull = true;
       this.dispatchBufferFull();
       return false;
     }
     return true;
+  }
+
+  private enqueue(buf: Buffer): void {
+    if (buf.length === 0) return;
+    this.outQueue.push(buf);
+    this.outBytes += buf.length;
+  }
+
+  /** Write what send() queued. Runs once per event-loop turn (and before a close). */
+  protected flush(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    const queue = this.outQueue;
+    if (socket === null || socket.destroyed) {
+      this.outQueue = [];
+      this.outBytes = 0;
+      return;
+    }
+    if (queue.length === 1) socket.write(queue[0]!);
+    else if (queue.length > 1) {
+      socket.cork();
+      let start = 0;
+      let small = 0;
+      for (let i = 0; i < queue.length; i++) {
+        const b = queue[i]!;
+        if (b.length < JOIN_LIMIT) {
+          small += b.length;
+          continue;
+        }
+        if (i > start) socket.write(join(queue, start, i, small));
+        socket.write(b);
+        start = i + 1;
+        small = 0;
+      }
+      if (start < queue.length) socket.write(join(queue, start, queue.length, small));
+      socket.uncork();
+    }
+    this.outQueue = [];
+    this.outBytes = 0;
+    if (this.markFull) {
+      this.markFull = false;
+      // Everything sent after the buffer filled up is dropped, so when this marker is
+      // flushed the buffer is empty.
+      socket.write(EMPTY, () => this.onFlushedAfterFull());
+    }
   }
 
   private onFlushedAfterFull(): void {
@@ -237,10 +290,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     if (message !== undefined) this.send(message);
     this.closeReason ??= 'local';
     this.closing = true;
-    if (this.corked) {
-      this.corked = false;
-      socket.uncork();
-    }
+    this.flush();
     // Keep reading (and discarding) so the peer's FIN is seen even if we were paused.
     socket.resume();
     socket.end();
@@ -276,6 +326,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.socket = null;
     this.closing = false;
     this.full = false;
+    this.outQueue = [];
+    this.outBytes = 0;
     this.rb.clear();
     this.packetLength = 0;
     const reason = this.closeReason ?? 'peer';
@@ -288,10 +340,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   }
 
   /** @internal */
-  _uncork(): void {
-    this.corked = false;
-    const socket = this.socket;
-    if (socket !== null && !socket.destroyed) socket.uncork();
+  _flushSoon(): void {
+    if (this.flushScheduled) this.flush();
   }
 }
 
@@ -309,8 +359,23 @@ function onSocketClose(this: TaggedSocket): void {
 function onSocketTimeout(this: TaggedSocket): void {
   this[kEndpoint]?._onSocketTimeout();
 }
-function uncork(ep: BaseConnection): void {
-  ep._uncork();
+function flushSoon(ep: BaseConnection): void {
+  ep._flushSoon();
+}
+
+/** Messages under this size are joined into one buffer before writing; larger ones are not copied. */
+const JOIN_LIMIT = 16 * 1024;
+
+function join(queue: Buffer[], from: number, to: number, bytes: number): Buffer {
+  if (to - from === 1) return queue[from]!;
+  const out = Buffer.allocUnsafe(bytes);
+  let off = 0;
+  for (let i = from; i < to; i++) {
+    const b = queue[i]!;
+    b.copy(out, off);
+    off += b.length;
+  }
+  return out;
 }
 
 function tooLarge(n: number, max: number, peer: string, unbounded: boolean): BeyodError {

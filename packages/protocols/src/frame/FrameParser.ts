@@ -29,8 +29,9 @@ export class FrameParser extends Parser<Buffer | string, Buffer | string> {
     return this.encoding === 'utf8' ? payload.toString('utf8') : payload;
   }
 
-  override encode(message: Buffer | string, _connection: Endpoint): [Buffer, Buffer | string] {
-    return [frameHeader(typeof message === 'string' ? Buffer.byteLength(message) : message.length), message];
+  override encode(message: Buffer | string, _connection: Endpoint): [Buffer, Buffer] {
+    const body = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+    return [frameHeader(body.length), body];
   }
 }
 
