@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import * as path from 'node:path';
-import { Container } from 'inversify';
+import type { Container } from 'inversify';
+import { inversifyLoaded, loadInversify } from './di';
 import { type AppConfig, type Class, type ComponentDefinition, isPlainObject } from './config';
 import { BeyodError, ConfigError, ErrorCodes } from './errors';
 import { createLogger, type Logger, setRootLogger } from './logger';
@@ -18,7 +19,7 @@ const TOP_LEVEL_KEYS = new Set(['id', 'log', 'components', 'params']);
  * inject other components, by id or by class), then the properties, then init().
  */
 export function createObjectWith<T>(
-  container: Container | undefined,
+  container: Container | (() => Container) | undefined,
   definition: unknown,
   keyPath: string,
   defaultClass?: Class<T>,
@@ -44,10 +45,13 @@ export function createObjectWith<T>(
   }
 
   let obj: T;
-  if (container) {
+  // The container is only needed when a constructor takes arguments, or once the app uses
+  // inversify's decorators; a plain `new` is much cheaper and needs no metadata.
+  if (container && (cls.length > 0 || inversifyLoaded())) {
+    const parent = typeof container === 'function' ? container() : container;
     // Resolve in a child container where the class is bound to itself: the parent binds
     // component classes to their (singleton) components, which would otherwise recurse here.
-    const child = new Container({ parent: container, autobind: true });
+    const child = new (loadInversify().Container)({ parent, autobind: true });
     child.bind(cls as never).toSelf();
     obj = child.get<T>(cls as never);
   } else {
@@ -109,7 +113,7 @@ export class Application implements ObjectFactory {
   readonly id: string;
   readonly basePath: string;
   readonly configFile: string | undefined;
-  readonly container: Container;
+  private di: Container | undefined;
   readonly params: Record<string, unknown>;
   readonly logger: Logger;
   private readonly definitions: Record<string, ComponentDefinition>;
@@ -136,21 +140,30 @@ export class Application implements ObjectFactory {
       options.logger ?? createLogger(config.log ? { ...config.log, file: config.log.file && this.resolvePath(config.log.file) } : {});
     if (!options.logger) setRootLogger(this.logger);
     this.definitions = { server: {}, ...(config.components ?? {}) } as Record<string, ComponentDefinition>;
+  }
 
-    this.container = new Container({ autobind: true });
-    this.container.bind(Application).toConstantValue(this);
+  /**
+   * The inversify container (created on first use): every component is bound by id, and by
+   * class when exactly one component has that class; the Application is bound to itself.
+   */
+  get container(): Container {
+    if (this.di) return this.di;
+    const di = new (loadInversify().Container)({ autobind: true });
+    di.bind(Application).toConstantValue(this);
     const classOwners = new Map<Class, string[]>();
     for (const [id, def] of Object.entries(this.definitions)) {
-      this.container.bind(id).toDynamicValue(() => this.get(id));
+      di.bind(id).toDynamicValue(() => this.get(id));
       const cls = this.classOf(id, def);
       if (cls) classOwners.set(cls, [...(classOwners.get(cls) ?? []), id]);
     }
     // Injection by class works when exactly one component has that class.
     for (const [cls, ids] of classOwners) {
       if (ids.length === 1 && cls !== Application) {
-        this.container.bind(cls as never).toDynamicValue(() => this.get(ids[0]!) as never);
+        di.bind(cls as never).toDynamicValue(() => this.get(ids[0]!) as never);
       }
     }
+    this.di = di;
+    return di;
   }
 
   private classOf(id: string, def: unknown): Class | undefined {
@@ -194,6 +207,6 @@ export class Application implements ObjectFactory {
   }
 
   createObject<T>(definition: unknown, keyPath: string, defaultClass?: Class<T>): T {
-    return createObjectWith<T>(this.container, definition, keyPath, defaultClass, this.configFile, this);
+    return createObjectWith<T>(() => this.container, definition, keyPath, defaultClass, this.configFile, this);
   }
 }

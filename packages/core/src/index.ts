@@ -44,7 +44,7 @@ export { StreamClient, type StreamClientEvents, type StreamClientOptions } from 
 export { UdpPeer } from './UdpPeer';
 export { type SocketAddress, parseSocketUrl } from './url';
 export { cleanStaleUnixSocket } from './unixSocket';
-export { inject, injectable } from 'inversify';
+export { inject, injectable, optional } from './di';
 export { ControlServer, type ControlRequest, controlRequest, controlSocketPath } from './process/control';
 export { Master, type MasterOptions, type ReloadResult } from './process/Master';
 export type { StatusReport, WorkerStatus } from './process/messages';
