@@ -63,8 +63,8 @@ export class Running {
   }
 }
 
-export function startBeyod(args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, [BIN, 'start', '--config', FIXTURE_CONFIG, ...args], {
+export function startBeyod(args: string[], env: NodeJS.ProcessEnv, config = FIXTURE_CONFIG): Running {
+  const child = spawn(process.execPath, [BIN, 'start', '--config', config, ...args], {
     env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,8 +93,8 @@ export async function beyod(
   return { code, stdout, stderr };
 }
 
-export async function status(env: NodeJS.ProcessEnv): Promise<StatusReport> {
-  const r = await beyod(['status', '--json'], env);
+export async function status(env: NodeJS.ProcessEnv, config = FIXTURE_CONFIG): Promise<StatusReport> {
+  const r = await beyod(['status', '--json', '--config', config], env);
   if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as StatusReport;
 }

@@ -219,6 +219,54 @@ describe('master and workers', () => {
     expect(await ask(port, 'after')).toMatch(/^1 \d+ \d+ \d+ after$/);
   });
 
+  it('maxMemory: a worker over it is replaced (same id)', async () => {
+    const { run, env } = await start({ BEYOD_TEST_WORKERS: '1', BEYOD_TEST_MAX_MEMORY: '1' });
+    const first = await status(env);
+    await run.waitLog((l) => typeof l.msg === 'string' && (l.msg as string).includes('(maxMemory 1)'));
+    const after = await until(async () => {
+      const s = await status(env);
+      return s.workers[0]!.pid !== first.workers[0]!.pid ? s : undefined;
+    }, 10000);
+    expect(after.workers[0]!.workerId).toBe(1);
+  });
+
+  it('a compiled JavaScript config works without the TypeScript loader', async () => {
+    const { runtime, env } = testEnv();
+    cleanup.defer(() => fs.rmSync(runtime, { recursive: true, force: true }));
+    const config = path.resolve(__dirname, 'fixtures/js-app/config/main.js');
+    const run = startBeyod(['--single'], env, config);
+    cleanup.add(run, (r) => r.kill());
+    await run.waitStarted();
+    const s = await status(env, config);
+    expect(s.id).toBe('js-fixture');
+    expect(await ask(portOf(s), 'quiet please')).toBe('QUIET PLEASE');
+  });
+
+  it('restart replaces the master; status --watch keeps printing', async () => {
+    const { runtime, env } = testEnv({ BEYOD_TEST_WORKERS: '1' });
+    cleanup.defer(() => fs.rmSync(runtime, { recursive: true, force: true }));
+    const first = await beyod(['start', '--daemon'], env);
+    expect(first.code).toBe(0);
+    const pid1 = Number(/pid (\d+)/.exec(first.stderr)![1]);
+    cleanup.defer(() => alive(pid1) && process.kill(pid1, 'SIGKILL'));
+    const r = await beyod(['restart', '--daemon'], env);
+    expect(r.code).toBe(0);
+    const pid2 = Number(/started in the background, pid (\d+)/.exec(r.stderr)![1]);
+    cleanup.defer(() => alive(pid2) && process.kill(pid2, 'SIGKILL'));
+    expect(pid2).not.toBe(pid1);
+    expect(alive(pid1)).toBe(false);
+    expect((await status(env)).master.pid).toBe(pid2);
+    const { spawn } = await import('node:child_process');
+    const { BIN, FIXTURE_CONFIG } = await import('./harness');
+    const watch = spawn(process.execPath, [BIN, 'status', '--watch', '--config', FIXTURE_CONFIG], { env });
+    cleanup.add(watch, (w) => w.kill('SIGKILL'));
+    let out = '';
+    watch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await until(() => (out.match(/refreshing every second/g) ?? []).length >= 2, 5000, 'two refreshes');
+    expect(out).toMatch(`master pid ${pid2}`);
+    expect((await beyod(['stop'], env)).code).toBe(0);
+  });
+
   it('status (table) and connections list what runs', async () => {
     const { env } = await start({ BEYOD_TEST_WORKERS: '2' });
     const port = portOf(await status(env));
