@@ -1,2 +1,3 @@
 export * as frame from './frame';
 export * as text from './text';
+export * as redis from './redis';

@@ -1,0 +1,6 @@
+export { Client, type SetOptions } from './Client';
+export { ClientBase, type PubSubMessage, type RedisClientEvents, type RedisClientOptions } from './ClientBase';
+export { RedisErrorCodes, type RedisErrorCode } from './errors';
+export { RespParser as Parser, RespParser, encodeCommand } from './RespParser';
+export { Transaction, type QueuedCommand } from './Transaction';
+export { type RedisArg, RedisReplyError, RespPush, type RespValue } from './types';
