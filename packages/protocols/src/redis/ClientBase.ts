@@ -1,79 +1,10 @@
-import type * as tls from 'node:tls';
-import { BeyodError, type CloseReason, ErrorCodes, MessageEvent, StreamClient, type StreamClientEvents } from '@beyod/core';
+import { BeyodError, type CloseReason, ErrorCodes, MessageEvent, StreamClient } from '@beyod/core';
 import { RedisErrorCodes } from './errors';
 import { Fifo } from './Fifo';
+import type { RedisClientEvents, RedisClientOptions } from './options';
 import { RespParser } from './RespParser';
+import { SUBSCRIPTION_COMMANDS, type SubKind, type SubWait, Subscriptions, delivery, str } from './Subscriptions';
 import { type RedisArg, RedisReplyError, RespPush, type RespValue } from './types';
-
-/** Options of a redis.Client (all optional but target). */
-export interface RedisClientOptions {
-  /** tcp://host:port, tls://host:port or unix:///path/redis.sock. */
-  target: string;
-  /** AUTH password (requirepass, or the ACL user's password). */
-  password?: string;
-  /** ACL user name (Redis 6+); AUTH is sent with both. */
-  username?: string;
-  /** Database index selected on every (re)connect. Default 0. */
-  db?: number;
-  /** CLIENT SETNAME on every (re)connect. */
-  name?: string;
-  /** Protocol version: 2 (default) or 3 (HELLO 3; maps, sets, pushes). */
-  resp?: 2 | 3;
-  /** Seconds between reconnection attempts; 0 = never reconnect. Default 1. */
-  reconnectInterval?: number;
-  /** Seconds a connection attempt may take. Default 10. */
-  connectTimeout?: number;
-  /** Commands accepted while not connected (before the first connect, while reconnecting). Default 1000. */
-  maxOfflineQueue?: number;
-  /** Seconds a command waits for a connection before it fails; 0 = no limit. Default 10. */
-  offlineTimeout?: number;
-  /** Bulk strings as Buffers instead of UTF-8 strings. */
-  returnBuffers?: boolean;
-  /** Largest reply accepted, in bytes (default 512 MiB + 1 KiB). */
-  maxReplySize?: number;
-  /** For tls:// targets. */
-  tls?: tls.ConnectionOptions;
-}
-
-/** A pub/sub delivery: `event.message` of a client's 'message' event. */
-export interface PubSubMessage {
-  /** 'message' (SUBSCRIBE), 'pmessage' (PSUBSCRIBE) or 'smessage' (SSUBSCRIBE). */
-  kind: 'message' | 'pmessage' | 'smessage';
-  channel: string;
-  /** The matching pattern, for 'pmessage'. */
-  pattern?: string;
-  message: string | Buffer;
-}
-
-/** Events of a redis.Client: those of StreamClient, plus 'ready' and 'push'; 'message' carries pub/sub deliveries. */
-export interface RedisClientEvents extends StreamClientEvents {
-  /** Connected, authenticated, database selected, subscriptions restored: commands flow. */
-  ready: [];
-  message: [MessageEvent<PubSubMessage>];
-  /** A RESP3 push that is not pub/sub (e.g. client-side caching invalidations). */
-  push: [RespValue[]];
-}
-
-type SubKind = 0 | 1 | 2; // channels, patterns, shard channels
-const SUBSCRIBE_PREFIX = ['', 'P', 'S'] as const;
-
-/** What a (p|s)(un)subscribe command waits for. */
-interface SubWait {
-  kind: SubKind;
-  subscribe: boolean;
-  /** Confirmations still expected; -1: every subscription of that kind (unsubscribe with no arguments). */
-  remaining: number;
-}
-
-/** The (un)subscribe commands, by name in lower case: also the kinds of their confirmations. */
-const CONFIRMATIONS = new Map<string, { kind: SubKind; subscribe: boolean }>([
-  ['subscribe', { kind: 0, subscribe: true }],
-  ['unsubscribe', { kind: 0, subscribe: false }],
-  ['psubscribe', { kind: 1, subscribe: true }],
-  ['punsubscribe', { kind: 1, subscribe: false }],
-  ['ssubscribe', { kind: 2, subscribe: true }],
-  ['sunsubscribe', { kind: 2, subscribe: false }],
-]);
 
 /** One command in flight or waiting for a connection. */
 class Command {
@@ -124,12 +55,7 @@ export class ClientBase extends StreamClient {
   private offlineTimer: NodeJS.Timeout | undefined = undefined;
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private drainWaiter: (() => void) | undefined = undefined;
-  /** Subscriptions (channels, patterns, shard channels) confirmed by the server; restored on reconnect. */
-  private readonly subs: [Set<string>, Set<string>, Set<string>] = [new Set(), new Set(), new Set()];
-  /** (P|S)SUBSCRIBE commands not yet confirmed. */
-  private subscribing = 0;
-  /** RESP2: the server has this connection in subscriber mode (replies may be deliveries). */
-  private serverSub = false;
+  private readonly subs = new Subscriptions();
 
   constructor(options: RedisClientOptions) {
     const parser = new RespParser();
@@ -172,12 +98,12 @@ export class ClientBase extends StreamClient {
 
   /** True while subscribed (or subscribing) to anything; RESP2 then refuses normal commands. */
   get subscriber(): boolean {
-    return this.subscribing > 0 || this.subs[0].size + this.subs[1].size + this.subs[2].size > 0;
+    return this.subs.active;
   }
 
   /** Channels, patterns and shard channels currently subscribed. */
   get subscriptions(): { channels: string[]; patterns: string[]; shardChannels: string[] } {
-    return { channels: [...this.subs[0]], patterns: [...this.subs[1]], shardChannels: [...this.subs[2]] };
+    return this.subs.list();
   }
 
   /**
@@ -231,7 +157,7 @@ export class ClientBase extends StreamClient {
       else flat.push(a as RedisArg);
     }
     const lower = command.toLowerCase();
-    const sub = CONFIRMATIONS.get(lower);
+    const sub = SUBSCRIPTION_COMMANDS.get(lower);
     if (sub !== undefined) return this.subCommand<T>(sub.kind, sub.subscribe, flat);
     if (lower === 'select') return this.command<T>(flat, this.selected(flat[1]) as Transform<T>);
     return this.command<T>(flat, null, lower);
@@ -247,7 +173,7 @@ export class ClientBase extends StreamClient {
         reject(
           new BeyodError(
             RedisErrorCodes.SUBSCRIBER_MODE,
-            `redis command ${String(args[0])} refused: this connection is in pub/sub mode (subscribed to ${this.subscriptionSummary()}); ` +
+            `redis command ${String(args[0])} refused: this connection is in pub/sub mode (subscribed to ${this.subs.summary()}); ` +
               'only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET are allowed. Use another client for other commands, or resp: 3.',
             { command: String(args[0]) },
           ),
@@ -268,8 +194,8 @@ export class ClientBase extends StreamClient {
       }
       const wait: SubWait = { kind, subscribe, remaining: n > 0 ? n : -1 };
       if (subscribe) {
-        this.subscribing++;
-        const settle = () => this.subscribing--;
+        this.subs.subscribing++;
+        const settle = () => this.subs.subscribing--;
         const res = (v: T) => {
           settle();
           resolve(v);
@@ -410,7 +336,7 @@ export class ClientBase extends StreamClient {
   private readonly handshake = (): void => {
     const gen = ++this.generation;
     this.state = State.Handshake;
-    this.serverSub = false;
+    this.subs.serverSide = false;
     const steps: Array<Promise<unknown>> = [];
     const step = (args: RedisArg[]) =>
       steps.push(new Promise((resolve, reject) => this.write(new Command(args, resolve as (v: never) => void, reject, null, null))));
@@ -424,15 +350,8 @@ export class ClientBase extends StreamClient {
       if (this.clientName !== undefined) step(['CLIENT', 'SETNAME', this.clientName]);
     }
     if (this.db !== 0) step(['SELECT', this.db]);
-    for (const kind of [0, 1, 2] as const) {
-      const set = this.subs[kind];
-      if (set.size === 0) continue;
-      const args: RedisArg[] = [`${SUBSCRIBE_PREFIX[kind]}SUBSCRIBE`, ...set];
-      steps.push(
-        new Promise((resolve, reject) =>
-          this.write(new Command(args, resolve as (v: never) => void, reject, null, { kind, subscribe: true, remaining: set.size })),
-        ),
-      );
+    for (const { args, wait } of this.subs.restore()) {
+      steps.push(new Promise((resolve, reject) => this.write(new Command(args, resolve as (v: never) => void, reject, null, wait))));
     }
     if (steps.length === 0) {
       this.becomeReady();
@@ -481,17 +400,12 @@ export class ClientBase extends StreamClient {
     };
   }
 
-  private subscriptionSummary(): string {
-    const [c, p, s] = this.subs;
-    return `${c.size} channels, ${p.size} patterns, ${s.size} shard channels`;
-  }
-
   protected override dispatchMessage(reply: unknown): void {
     if (reply instanceof RespPush) {
       this.onPush(reply.data);
       return;
     }
-    if (Array.isArray(reply) && (this.serverSub || this.pending.peek()?.sub) && this.onPubSubReply(reply)) return;
+    if (Array.isArray(reply) && (this.subs.serverSide || this.pending.peek()?.sub) && this.onPubSubReply(reply)) return;
     const cmd = this.pending.shift();
     if (cmd === undefined) {
       const err = new BeyodError(RedisErrorCodes.PROTOCOL, `redis at ${this.target} sent a reply with no command waiting for it`, {
@@ -525,59 +439,39 @@ export class ClientBase extends StreamClient {
 
   /** RESP2 subscriber mode: a delivery or a confirmation (true), or an ordinary reply (false). */
   private onPubSubReply(reply: RespValue[]): boolean {
-    const kind = str(reply[0]);
-    if (kind === 'message' || kind === 'pmessage' || kind === 'smessage') {
-      if (!this.serverSub) return false;
-      this.deliver(kind, reply);
+    const m = this.subs.serverSide ? delivery(reply) : undefined;
+    if (m !== undefined) {
+      this.emit('message', new MessageEvent(this, m));
       return true;
     }
-    const c = CONFIRMATIONS.get(kind);
+    const c = SUBSCRIPTION_COMMANDS.get(str(reply[0]));
     if (c === undefined) return false;
     this.confirm(c.kind, c.subscribe, reply);
     return true;
   }
 
   private onPush(data: RespValue[]): void {
-    const kind = str(data[0]);
-    if (kind === 'message' || kind === 'pmessage' || kind === 'smessage') {
-      this.deliver(kind, data);
+    const m = delivery(data);
+    if (m !== undefined) {
+      this.emit('message', new MessageEvent(this, m));
       return;
     }
-    const c = CONFIRMATIONS.get(kind);
+    const c = SUBSCRIPTION_COMMANDS.get(str(data[0]));
     if (c !== undefined) this.confirm(c.kind, c.subscribe, data);
     else this.emit('push', data);
   }
 
-  private deliver(kind: 'message' | 'pmessage' | 'smessage', data: RespValue[]): void {
-    const m: PubSubMessage =
-      kind === 'pmessage'
-        ? { kind, pattern: str(data[1]), channel: str(data[2]), message: data[3] as string | Buffer }
-        : { kind, channel: str(data[1]), message: data[2] as string | Buffer };
-    this.emit('message', new MessageEvent(this, m));
-  }
-
-  /** A (un)subscribe confirmation: [kind, channel | null, count]. */
   private confirm(kind: SubKind, subscribe: boolean, data: RespValue[]): void {
-    const set = this.subs[kind];
-    const channel = data[1] === null || data[1] === undefined ? null : str(data[1]);
-    if (channel !== null) {
-      if (subscribe) set.add(channel);
-      else set.delete(channel);
-    }
-    const count = typeof data[2] === 'number' ? data[2] : 0;
-    this.serverSub = this.subs[0].size + this.subs[1].size + this.subs[2].size > 0 || count > 0;
     const head = this.pending.peek();
-    const w = head?.sub;
-    if (head === undefined || !w || w.kind !== kind || w.subscribe !== subscribe) return; // unsolicited (e.g. ACL change)
-    const done = w.remaining > 0 ? --w.remaining === 0 : set.size === 0 || channel === null;
-    if (!done) return;
+    const count = this.subs.confirm(kind, subscribe, data, head?.sub);
+    if (head === undefined || count === undefined) return;
     this.pending.shift();
     this.settle(head, count);
   }
 
   protected override dispatchClose(reason: CloseReason, error: Error | undefined): void {
     this.generation++;
-    this.serverSub = false;
+    this.subs.serverSide = false;
     if (this.pending.length > 0) {
       const lost = new BeyodError(
         RedisErrorCodes.CONNECTION_LOST,
@@ -606,10 +500,6 @@ export class ClientBase extends StreamClient {
 }
 
 const ALLOWED_WHEN_SUBSCRIBED = new Set(['ping', 'quit', 'reset']);
-
-function str(v: RespValue | undefined): string {
-  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
-}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface ClientBase {

@@ -1,5 +1,6 @@
 export { Client, type SetOptions } from './Client';
-export { ClientBase, type PubSubMessage, type RedisClientEvents, type RedisClientOptions } from './ClientBase';
+export { ClientBase } from './ClientBase';
+export type { PubSubMessage, RedisClientEvents, RedisClientOptions } from './options';
 export { RedisErrorCodes, type RedisErrorCode } from './errors';
 export { RespParser as Parser, RespParser, encodeCommand } from './RespParser';
 export { Transaction, type QueuedCommand } from './Transaction';
