@@ -156,6 +156,19 @@ describeWithRedis('redis.Client against redis-server', () => {
     expect(got).toEqual(['resp3 push']);
   });
 
+  it('emits other RESP3 pushes (client-side caching invalidations) as push events', async () => {
+    const c = await client({ resp: 3 });
+    const pushes: redis.RespValue[][] = [];
+    c.on('push', (data) => pushes.push(data));
+    expect(await c.call('CLIENT', 'TRACKING', 'ON')).toBe('OK');
+    await c.get('t:tracked');
+    const other = await client();
+    await other.set('t:tracked', 'changed');
+    await until(() => pushes.length === 1, 2000, 'an invalidate push');
+    expect(pushes[0]).toEqual(['invalidate', ['t:tracked']]);
+    expect(await c.ping()).toBe('PONG');
+  });
+
   it('returns Buffers with returnBuffers', async () => {
     const c = await client({ returnBuffers: true });
     await c.set('t:raw', Buffer.from([0xde, 0xad]));
