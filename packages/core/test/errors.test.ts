@@ -1,17 +1,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BeyodError, ConfigError, ErrorCodes } from '@beyod/core';
+import { redis, syslog } from '@beyod/protocols';
 
 const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/errors.md'), 'utf8');
 
 describe('error codes', () => {
-  it.each(Object.values(ErrorCodes))('%s is documented in docs/errors.md', (code) => {
+  // every package's codes, in one catalogue
+  const all = [...Object.values(ErrorCodes), ...Object.values(redis.RedisErrorCodes), ...Object.values(syslog.SyslogErrorCodes)];
+
+  it.each(all)('%s is documented in docs/errors.md', (code) => {
     expect(doc).toContain(`\`${code}\``);
   });
 
-  it('codes are unique', () => {
-    const codes = Object.values(ErrorCodes);
-    expect(new Set(codes).size).toBe(codes.length);
+  it('codes are unique across packages', () => {
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('the page lists no code that does not exist', () => {
+    const documented = [...doc.matchAll(/^\| `(BEYOD_[A-Z_]+)`/gm)].map((m) => m[1]);
+    expect(documented.filter((c) => !all.includes(c as never))).toEqual([]);
   });
 
   it('serialize and rebuild across a process boundary', () => {
