@@ -212,7 +212,7 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   private track(conn: Endpoint): void {
     this.watched.add(conn);
     if (this.sweeper !== undefined) return;
-    const ms = Math.max(...[this.headerTimeout, this.keepAliveTimeout].filter((t) => t > 0).map((t) => t * 1000));
+    const ms = Math.min(...[this.headerTimeout, this.keepAliveTimeout].filter((t) => t > 0).map((t) => t * 1000));
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, Math.max(20, ms / 4)));
     this.sweeper.unref();
   }
