@@ -134,11 +134,12 @@ export class HttpHandler extends Handler {
    * Answer a request no route took. The default serves static files from documentRoot and
    * answers 404 otherwise; override it for an application (call super for the static files).
    */
-  async onRequest(req: HttpRequest, res: HttpResponse): Promise<void> {
+  onRequest(req: HttpRequest, res: HttpResponse): void | Promise<void> {
     const root = this.documentRootPath();
-    if (root !== null && (await serveStatic(req, res, { root, indexFiles: this.indexFiles, directoryListing: this.directoryListing })))
-      return;
-    this.notFound(res);
+    if (root === null) return this.notFound(res);
+    return serveStatic(req, res, { root, indexFiles: this.indexFiles, directoryListing: this.directoryListing }).then((served) => {
+      if (!served) this.notFound(res);
+    });
   }
 
   /** Answer 404. */

@@ -105,7 +105,7 @@ export class WebSocketHandler extends HttpHandler {
   }
 
   /** Non-upgrade requests: static files when documentRoot is set, else 426. */
-  override async onRequest(req: HttpRequest, res: HttpResponse): Promise<void> {
+  override onRequest(req: HttpRequest, res: HttpResponse): void | Promise<void> {
     if (this.documentRoot !== '') return super.onRequest(req, res);
     res.status = 426;
     res.setHeader('Upgrade', 'websocket');
