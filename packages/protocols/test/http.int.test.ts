@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ErrorEvent } from '@beyod/core';
 import { http } from '@beyod/protocols';
-import { Cleanup, tmpDir, until } from 'test-helpers';
+import { Cleanup, selfSignedCert, tmpDir, until, waitFor } from 'test-helpers';
 import { rawClient, responses, startHttp } from './httpTestUtil';
 
 const cleanup = new Cleanup();
@@ -235,6 +237,18 @@ describe('http: bad input and limits', () => {
     expect(r?.status).toBe(408);
   });
 
+  it('slow body: a request whose body is not complete within requestTimeout gets 408 and is closed', async () => {
+    const { l } = await app({}, { requestTimeout: 0.4, headerTimeout: 5 });
+    const c = await rawClient(cleanup, l);
+    c.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+    const drip = setInterval(() => c.socket.writable && c.write('a'), 50);
+    cleanup.defer(() => clearInterval(drip));
+    await c.waitClose(3000);
+    clearInterval(drip);
+    const [r] = await responses(c, 1);
+    expect(r?.status).toBe(408);
+  });
+
   it('an idle keep-alive connection is closed after keepAliveTimeout', async () => {
     const { l } = await app({}, { keepAliveTimeout: 0.3 });
     const c = await rawClient(cleanup, l);
@@ -255,6 +269,57 @@ describe('http: bad input and limits', () => {
     const ok = await rawClient(cleanup, l);
     ok.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
     expect((await responses(ok, 1))[0]?.status).toBe(200);
+  });
+});
+
+describe('http: backpressure and TLS', () => {
+  it('a streamed body waits for a slow reader instead of filling memory', async () => {
+    const total = 48 * 1024 * 1024;
+    let produced = 0;
+    class Big extends http.Handler {
+      override onRequest(_req: http.HttpRequest, res: http.HttpResponse): void {
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        res.setHeader('Content-Length', total);
+        res.end(
+          new Readable({
+            read() {
+              produced += chunk.length;
+              this.push(produced <= total ? chunk : null);
+            },
+          }),
+        );
+      }
+    }
+    const l = await startHttp(cleanup, Big, { maxSendBuffer: 256 * 1024 });
+    const socket = net.connect({ host: '127.0.0.1', port: l.port });
+    cleanup.add(socket, (s) => s.destroy());
+    await waitFor(socket, 'connect');
+    socket.pause();
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => produced > 0);
+    await new Promise((r) => setTimeout(r, 300)); // time for the server to run ahead, if it would
+    // What is in flight is the kernel's socket buffers plus at most about maxSendBuffer.
+    expect(produced).toBeLessThan(total / 2);
+    expect([...l.connections.values()][0]?.sendBufferLength ?? 0).toBeLessThan(1024 * 1024);
+    let received = 0;
+    socket.on('data', (d: Buffer) => (received += d.length));
+    socket.resume();
+    await until(() => received > total, 20_000, 'the whole body');
+  });
+
+  it('HTTPS through a tls:// listener', async () => {
+    const { key, cert } = selfSignedCert();
+    const l = await startHttp(cleanup, App, { listen: 'tls://127.0.0.1:0', tls: { key, cert } });
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: l.port, path: '/fast?n=tls', ca: cert, servername: 'localhost', agent: false }, (res) => {
+          let data = '';
+          res.on('data', (d: Buffer) => (data += String(d)));
+          res.on('end', () => resolve(data));
+        })
+        .on('error', reject);
+    });
+    expect(body).toBe('fast tls');
   });
 });
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Connection, ErrorEvent } from '@beyod/core';
 import { websocket } from '@beyod/protocols';
-import { Cleanup, tmpDir, until, waitFor } from 'test-helpers';
+import { Cleanup, selfSignedCert, tmpDir, until, waitFor } from 'test-helpers';
 import WebSocket from 'ws';
 import { rawClient, responses, startHttp } from './httpTestUtil';
 import { clientFrame, handshakeRequest, serverFrames } from './websocketTestUtil';
@@ -215,6 +215,14 @@ describe('websocket with the ws client', () => {
     const close = frames.find(([op]) => op === Opcode.CLOSE);
     expect(close?.[1].readUInt16BE(0)).toBe(1002);
     expect(h.bad[0]?.code).toBe(websocket.WebSocketErrorCodes.PROTOCOL_ERROR);
+  });
+
+  it('wss:// through a tls:// listener', async () => {
+    const { key, cert } = selfSignedCert();
+    const { l } = await server({}, {}, { listen: 'tls://127.0.0.1:0', tls: { key, cert } });
+    const ws = await connect(`wss://127.0.0.1:${l.port}/`, undefined, { ca: cert });
+    ws.send('secure');
+    expect((await nextMessage(ws)).data.toString()).toBe('secure');
   });
 
   it('same port as HTTP: pages from documentRoot, WebSocket on upgrade; without documentRoot plain requests get 426', async () => {

@@ -3,7 +3,7 @@ import { HttpErrorCodes } from './errors';
 import { HeadError, parseHead } from './head';
 import { HttpRequest } from './HttpRequest';
 import { refuse } from './refuse';
-import { HttpState, MODE_HTTP, TIMER_HEAD, TIMER_IDLE, TIMER_NONE } from './state';
+import { HttpState, MODE_HTTP, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE } from './state';
 
 const CR = 13;
 const LF = 10;
@@ -26,7 +26,8 @@ const MAX_LEADING_EMPTY = 64;
  * - Limits: a head over `maxHeaderSize` is answered 431, a request over `maxPacketSize` (head
  *   and body) 413 — before its body is read, and instead of a 100 Continue — and a malformed
  *   one 400; the handler then closes the connection. A head not complete `headerTimeout`
- *   seconds after its first byte is answered 408 (slowloris), and a connection idle between
+ *   seconds after its first byte is answered 408 (slowloris), and so is a request whose body
+ *   is not complete `requestTimeout` seconds after it began; a connection idle between
  *   requests for `keepAliveTimeout` seconds is closed.
  * - `Expect: 100-continue` is answered by the parser as soon as the head is accepted, unless
  *   earlier responses are still in flight (then the client sends its body after its own
@@ -42,6 +43,8 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   headerTimeout = 20;
   /** Seconds a keep-alive connection may sit idle between requests (0 = no limit). */
   keepAliveTimeout = 5;
+  /** Seconds a client has from the first byte of a request to the last byte of its body (0 = no limit). */
+  requestTimeout = 300;
 
   private readonly watched = new Set<Endpoint>();
   private sweeper: NodeJS.Timeout | undefined = undefined;
@@ -75,10 +78,15 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     while (lead < buffer.length && (buffer[lead] === CR || buffer[lead] === LF)) lead++;
     if (lead > MAX_LEADING_EMPTY) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'too many empty lines before the request');
     if (lead === buffer.length) return 0;
-    if (s.timer !== TIMER_HEAD && this.headerTimeout > 0) {
-      s.timer = TIMER_HEAD;
-      s.deadline = Date.now() + this.headerTimeout * 1000;
-      this.track(conn);
+    if (s.timer !== TIMER_HEAD) {
+      s.startedAt = Date.now();
+      if (this.headerTimeout > 0) {
+        s.timer = TIMER_HEAD;
+        s.deadline = s.startedAt + this.headerTimeout * 1000;
+        this.track(conn);
+      } else {
+        s.timer = TIMER_NONE;
+      }
     }
     const limit = this.maxPacketSize > 0 ? Math.min(this.maxHeaderSize, this.maxPacketSize - 1) : this.maxHeaderSize;
     const end = buffer.indexOf(CRLFCRLF, Math.max(lead, s.scanned - 3));
@@ -101,6 +109,7 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     s.head = head;
     if (head.chunked) {
       s.chunkAt = headLength;
+      this.armBody(conn, s);
       if (head.expectContinue && s.queue.length === 0 && buffer.length === headLength) conn.send(CONTINUE, true);
       return this.scanChunked(buffer, s);
     }
@@ -108,8 +117,17 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
       return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `request of ${total} bytes exceeds maxPacketSize ${this.maxPacketSize}`);
     }
+    if (total > buffer.length) this.armBody(conn, s);
     if (head.expectContinue && total > buffer.length && buffer.length === headLength && s.queue.length === 0) conn.send(CONTINUE, true);
     return total;
+  }
+
+  /** A body is still to come: its deadline counts from the request's first byte. */
+  private armBody(conn: Endpoint, s: HttpState): void {
+    if (this.requestTimeout <= 0) return;
+    s.timer = TIMER_BODY;
+    s.deadline = s.startedAt + this.requestTimeout * 1000;
+    this.track(conn);
   }
 
   private tooLargeHead(s: HttpState, size: number, limit: number): number {
@@ -183,6 +201,7 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     }
     const head = s.head;
     if (head === undefined) throw new HeadError(400, 'decode() without a parsed head');
+    if (s.timer === TIMER_BODY) s.timer = TIMER_NONE;
     let body: Buffer;
     if (head.chunked) body = joinRanges(packet, s.chunkRanges, s.bodyBytes);
     else body = head.contentLength > 0 ? packet.subarray(head.headLength) : EMPTY;
@@ -212,12 +231,12 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   private track(conn: Endpoint): void {
     this.watched.add(conn);
     if (this.sweeper !== undefined) return;
-    const ms = Math.min(...[this.headerTimeout, this.keepAliveTimeout].filter((t) => t > 0).map((t) => t * 1000));
+    const ms = Math.min(...[this.headerTimeout, this.keepAliveTimeout, this.requestTimeout].filter((t) => t > 0).map((t) => t * 1000));
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, Math.max(20, ms / 4)));
     this.sweeper.unref();
   }
 
-  /** Expire late heads (408) and idle keep-alive connections; forget closed connections. */
+  /** Expire late heads and bodies (408) and idle keep-alive connections; forget closed connections. */
   private sweep(): void {
     const now = Date.now();
     for (const conn of this.watched) {
@@ -228,11 +247,16 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
       }
       if (s.timer === TIMER_NONE || now < s.deadline) continue;
       if (s.timer === TIMER_HEAD) {
-        s.failed = true;
         refuse(conn, s, {
           status: 408,
           code: HttpErrorCodes.HEADER_TIMEOUT,
           message: `request head not complete within headerTimeout ${this.headerTimeout} s`,
+        });
+      } else if (s.timer === TIMER_BODY) {
+        refuse(conn, s, {
+          status: 408,
+          code: HttpErrorCodes.REQUEST_TIMEOUT,
+          message: `request body not complete within requestTimeout ${this.requestTimeout} s`,
         });
       } else if (s.queue.length === 0) {
         s.timer = TIMER_NONE;

@@ -12,6 +12,8 @@ export const HttpErrorCodes = {
   BODY_TOO_LARGE: 'BEYOD_HTTP_BODY_TOO_LARGE',
   /** The client did not finish its header block within headerTimeout (answered 408). */
   HEADER_TIMEOUT: 'BEYOD_HTTP_HEADER_TIMEOUT',
+  /** The client did not send the whole request (head and body) within requestTimeout (answered 408). */
+  REQUEST_TIMEOUT: 'BEYOD_HTTP_REQUEST_TIMEOUT',
   /** A multipart/form-data or urlencoded body could not be parsed (answered 400). */
   BAD_FORM: 'BEYOD_HTTP_BAD_FORM',
   /** A handler's onRequest or route threw or rejected (answered 500). */

@@ -11,6 +11,8 @@ export const TIMER_NONE = 0;
 export const TIMER_HEAD = 1;
 /** Keep-alive: nothing in flight; closed quietly when late. */
 export const TIMER_IDLE = 2;
+/** The head is in, the body is being received: answered 408 and closed when late (slow bodies). */
+export const TIMER_BODY = 3;
 
 /** What the response queue needs of a response (see HttpResponse). */
 export interface QueuedResponse {
@@ -57,6 +59,8 @@ export class HttpState {
   timer = TIMER_NONE;
   /** ms since epoch when the current timer expires. */
   deadline = 0;
+  /** ms since epoch when the first byte of the current request arrived. */
+  startedAt = 0;
   keepAliveTimeoutMs: number;
   /** A stream body paused until the send buffer drains. */
   drainWaiter: { resume(): unknown } | undefined = undefined;
