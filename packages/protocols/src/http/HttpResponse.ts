@@ -204,6 +204,7 @@ export class HttpResponse implements QueuedResponse {
     let userConnection = false;
     let userLength = false;
     for (const [name, value] of this.headerList) {
+      // Only "connection" (10) and "content-length" (14) matter here: skip lower-casing the rest.
       const lower = name.length === 10 || name.length === 14 ? name.toLowerCase() : '';
       if (lower === 'connection') userConnection = true;
       else if (lower === 'content-length') userLength = true;
