@@ -1,18 +1,19 @@
 import * as path from 'node:path';
-import { Listener } from '@beyod/core';
+import { Application, mergeConfig } from '@beyod/core';
 import { Cleanup } from 'test-helpers';
 import config from '../config/main';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
+/** config/main.ts through the Application and worker 1 of its server, on a free port. */
 async function startSite(): Promise<string> {
-  const def = config.components.server.listeners.web;
-  const l = Object.assign(new Listener(), def, { name: 'web', listen: 'tcp://127.0.0.1:0', basePath: path.resolve(__dirname, '..') });
-  l.init();
-  await l.start();
-  cleanup.add(l, (x) => x.stop(0));
-  return `http://127.0.0.1:${l.port}`;
+  const app = new Application(mergeConfig(config, { components: { server: { listeners: { web: { listen: 'tcp://127.0.0.1:0' } } } } }), {
+    basePath: path.resolve(__dirname, '..'),
+  });
+  await app.server.startWorker(1);
+  cleanup.defer(() => app.server.stopWorker(0));
+  return `http://127.0.0.1:${app.server.getListener('web')?.port ?? 0}`;
 }
 
 describe('http-static example', () => {
