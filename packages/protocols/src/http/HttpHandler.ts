@@ -1,0 +1,297 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BeyodError, type CloseEvent, type Connection, ErrorEvent, Handler, type IOEvent, type MessageEvent, toError } from '@beyod/core';
+import { HttpErrorCodes } from './errors';
+import type { FormOptions } from './form';
+import { HttpParser } from './HttpParser';
+import { HttpRequest } from './HttpRequest';
+import { HttpResponse } from './HttpResponse';
+import { refuse } from './refuse';
+import { type HttpState, TIMER_NONE, httpStateOf } from './state';
+import { serveStatic } from './static';
+
+/** A route's function: like onRequest, `this` is the handler. */
+export type RouteFunction = (this: HttpHandler, req: HttpRequest, res: HttpResponse) => void | Promise<void>;
+
+interface CompiledRoute {
+  method: string;
+  regex: RegExp;
+  keys: string[];
+  fn: RouteFunction;
+}
+
+type Hook = (event: never) => unknown;
+
+/**
+ * Serves HTTP requests decoded by http.Parser. Routes (`routes` or route()) are tried first,
+ * then onRequest(req, res) — whose default serves static files from `documentRoot` (relative to
+ * the app directory) and answers 404 otherwise. onRequest and routes may be async: the
+ * response is ended when the promise resolves, if they did not end it. A throw answers 500
+ * (400/413 for a bad form body) and goes to onError.
+ *
+ * The protocol's part of onConnect, onClose and onBufferDrain runs before a subclass's
+ * override of them, so subclasses need no super call there.
+ */
+export class HttpHandler extends Handler {
+  /** Directory of static files, relative to the app directory ('' = no static files). */
+  documentRoot = '';
+  /** Files served for a directory path. */
+  indexFiles: string[] = ['index.html', 'index.htm'];
+  /** List a directory that has no index file (otherwise 403). */
+  directoryListing = false;
+  /** "METHOD /path/:param" (or "/path", any method) -> a function, or the name of a method of this handler. */
+  routes: Record<string, RouteFunction | string> = {};
+  /** Where form() writes uploaded files ('' = the OS temp directory; relative to the app directory). */
+  uploadDir = '';
+  /** Largest uploaded file in bytes (0 = only the parser's maxPacketSize). */
+  maxFileSize = 0;
+  /** Most files in one request. */
+  maxFiles = 20;
+
+  private compiled: CompiledRoute[] | undefined;
+  private root: string | null | undefined;
+  private formOpts: FormOptions | undefined;
+
+  constructor() {
+    super();
+    // The connection calls handler methods by name: run the protocol's part, then whatever the
+    // subclass defined (which, if it calls super, reaches the empty core method).
+    this.chainHook('onConnect', (e: IOEvent) => this.protocolConnect(e));
+    this.chainHook('onClose', (e: CloseEvent) => this.protocolClose(e));
+    this.chainHook('onBufferDrain', (e: IOEvent) => this.protocolDrain(e));
+  }
+
+  /**
+   * @internal Replace method `name` on this instance by `before`, then the method as the
+   * subclass defined it, given what `before` returned (nothing: the subclass's is not called).
+   */
+  protected chainHook<E, F>(name: 'onConnect' | 'onClose' | 'onBufferDrain' | 'onMessage', before: (event: E) => F | undefined): void {
+    const self = this as unknown as Record<string, Hook>;
+    const after = self[name] as (this: unknown, e: F) => unknown;
+    self[name] = ((event: E) => {
+      const next = before(event);
+      return next === undefined ? undefined : after.call(this, next);
+    }) as Hook;
+  }
+
+  /** Add a route: `method` is a method name or '*'; `pattern` may hold ":name" segments and end with "*". */
+  route(method: string, pattern: string, fn: RouteFunction): this {
+    this.compileRoutes().push(compileRoute(method, pattern, fn));
+    return this;
+  }
+
+  override onMessage(event: MessageEvent): void | Promise<void> {
+    const req = event.message;
+    if (!(req instanceof HttpRequest)) return;
+    const conn = event.sender as Connection;
+    const state = httpStateOf(conn);
+    if (state === undefined) return;
+    if (req._error !== undefined) {
+      this.log(conn, 'debug', `refused request: ${req._error.message}`, req._error.code);
+      refuse(conn, state, req._error, req);
+      return;
+    }
+    const res = new HttpResponse(req, conn, state);
+    state.queue.push(res);
+    // Requests pipelined after one that closes the connection are not read.
+    if (!req.keepAlive) conn.pause();
+    req.formOptions = this.formOptions();
+    if (req.upgrade !== '' && this.onUpgrade(req, res, conn)) return;
+    this.dispatch(req, res, conn);
+  }
+
+  /**
+   * A request asked to switch protocols (Upgrade). Return true when it was taken over; the
+   * default answers it as a plain request (RFC 9110 7.8 lets a server ignore Upgrade).
+   */
+  protected onUpgrade(_req: HttpRequest, _res: HttpResponse, _conn: Connection): boolean {
+    return false;
+  }
+
+  /** Run the matching route, else onRequest; end the response when they did not. */
+  protected dispatch(req: HttpRequest, res: HttpResponse, conn: Connection): void {
+    let r: unknown;
+    try {
+      const route = this.match(req);
+      r = route ? route.call(this, req, res) : this.onRequest(req, res);
+    } catch (e) {
+      this.requestFailed(req, res, conn, e);
+      return;
+    }
+    if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
+      (r as Promise<void>).then(
+        () => {
+          if (!res.finished) res.end();
+        },
+        (e: unknown) => this.requestFailed(req, res, conn, e),
+      );
+    } else if (!res.finished) {
+      res.end();
+    }
+  }
+
+  /**
+   * Answer a request no route took. The default serves static files from documentRoot and
+   * answers 404 otherwise; override it for an application (call super for the static files).
+   */
+  onRequest(req: HttpRequest, res: HttpResponse): void | Promise<void> {
+    const root = this.documentRootPath();
+    if (root === null) return this.notFound(res);
+    return serveStatic(req, res, { root, indexFiles: this.indexFiles, directoryListing: this.directoryListing }).then((served) => {
+      if (!served) this.notFound(res);
+    });
+  }
+
+  /** Answer 404. */
+  protected notFound(res: HttpResponse): void {
+    res.status = 404;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end('404 Not Found\n');
+  }
+
+  /** The absolute document root, or null when none is configured or it does not exist. */
+  documentRootPath(): string | null {
+    if (this.root !== undefined) return this.root;
+    if (this.documentRoot === '') return (this.root = null);
+    const abs = path.resolve(this.listener?.basePath ?? process.cwd(), this.documentRoot);
+    try {
+      this.root = fs.realpathSync(abs);
+    } catch (e) {
+      this.listener?.logger.error({ documentRoot: abs, err: toError(e).message }, 'documentRoot does not exist; static files are off');
+      this.root = null;
+    }
+    return this.root;
+  }
+
+  private formOptions(): FormOptions {
+    this.formOpts ??= {
+      uploadDir: this.uploadDir === '' ? undefined : path.resolve(this.listener?.basePath ?? process.cwd(), this.uploadDir),
+      maxFileSize: this.maxFileSize,
+      maxFiles: this.maxFiles,
+    };
+    return this.formOpts;
+  }
+
+  private requestFailed(req: HttpRequest, res: HttpResponse, conn: Connection, e: unknown): void {
+    const cause = toError(e);
+    const code = (cause as { code?: string }).code;
+    const status = code === HttpErrorCodes.BAD_FORM ? 400 : code === HttpErrorCodes.BODY_TOO_LARGE ? 413 : 500;
+    const error =
+      status === 500
+        ? new BeyodError(
+            HttpErrorCodes.HANDLER_FAILED,
+            `${req.method} ${req.path} failed: ${cause.message}`,
+            { method: req.method, path: req.path },
+            { cause },
+          )
+        : cause;
+    if (status === 500) this.log(conn, 'error', error.message, HttpErrorCodes.HANDLER_FAILED);
+    try {
+      const r = this.onError(new ErrorEvent(conn, error));
+      if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).catch(() => {});
+    } catch {
+      /* onError's own failure must not stop the answer */
+    }
+    if (res.headersSent) {
+      conn.destroy('error', error);
+      return;
+    }
+    if (res.finished) return;
+    res.status = status;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(status === 500 ? '500 Internal Server Error\n' : `${status} ${cause.message}\n`);
+  }
+
+  private match(req: HttpRequest): RouteFunction | undefined {
+    const routes = this.compileRoutes();
+    for (const r of routes) {
+      if (r.method !== '*' && r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) continue;
+      const m = r.regex.exec(req.path);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      r.keys.forEach((k, i) => {
+        const v = m[i + 1] ?? '';
+        try {
+          params[k] = decodeURIComponent(v);
+        } catch {
+          params[k] = v;
+        }
+      });
+      req.params = params;
+      return r.fn;
+    }
+    return undefined;
+  }
+
+  private compileRoutes(): CompiledRoute[] {
+    if (this.compiled !== undefined) return this.compiled;
+    this.compiled = [];
+    for (const [key, target] of Object.entries(this.routes)) {
+      const sp = key.indexOf(' ');
+      const method = sp < 0 ? '*' : key.slice(0, sp);
+      const pattern = sp < 0 ? key : key.slice(sp + 1).trim();
+      let fn: RouteFunction;
+      if (typeof target === 'function') fn = target;
+      else {
+        const m = (this as unknown as Record<string, unknown>)[target];
+        if (typeof m !== 'function')
+          throw new TypeError(`route ${JSON.stringify(key)}: this handler has no method ${JSON.stringify(target)}`);
+        fn = m as RouteFunction;
+      }
+      this.compiled.push(compileRoute(method, pattern, fn));
+    }
+    return this.compiled;
+  }
+
+  /** The protocol's part of onConnect: start the connection's keep-alive clock. */
+  protected protocolConnect(event: IOEvent): IOEvent | undefined {
+    const parser = this.listener?.parserInstance;
+    if (parser instanceof HttpParser) parser.watch(event.sender);
+    return event;
+  }
+
+  /** The protocol's part of onClose: drop unsent responses, stop their streams, remove uploads. */
+  protected protocolClose(event: CloseEvent): CloseEvent | undefined {
+    const state = httpStateOf(event.sender);
+    if (state === undefined) return event;
+    state.closing = true;
+    state.timer = TIMER_NONE;
+    state.drainWaiter = undefined;
+    for (const r of state.queue.splice(0)) r._abort();
+    return event;
+  }
+
+  /** The protocol's part of onBufferDrain: resume a streamed body paused by backpressure. */
+  protected protocolDrain(event: IOEvent): IOEvent | undefined {
+    const state: HttpState | undefined = httpStateOf(event.sender);
+    const waiter = state?.drainWaiter;
+    if (state !== undefined && waiter !== undefined) {
+      state.drainWaiter = undefined;
+      waiter.resume();
+    }
+    return event;
+  }
+
+  private log(conn: Connection, level: 'debug' | 'error', msg: string, code: string): void {
+    const logger = this.listener?.logger;
+    if (logger === undefined || !logger.isLevelEnabled(level)) return;
+    logger[level]({ conn: conn.id, peer: conn.peer, code }, msg);
+  }
+}
+
+function compileRoute(method: string, pattern: string, fn: RouteFunction): CompiledRoute {
+  const keys: string[] = [];
+  let src = '';
+  for (const part of pattern.split('/').slice(1)) {
+    if (part === '*') {
+      keys.push('*');
+      src += '(?:/(.*))?';
+    } else if (part.startsWith(':')) {
+      keys.push(part.slice(1));
+      src += '/([^/]+)';
+    } else {
+      src += `/${part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+    }
+  }
+  return { method: method.toUpperCase(), regex: new RegExp(`^${src || '/'}$`), keys, fn };
+}

@@ -1,0 +1,302 @@
+import { type Encoded, type Endpoint, Parser } from '@beyod/core';
+import { HttpErrorCodes } from './errors';
+import { HeadError, parseHead } from './head';
+import { HttpRequest } from './HttpRequest';
+import { refuse } from './refuse';
+import { HttpState, MODE_HTTP, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE } from './state';
+
+const CR = 13;
+const LF = 10;
+const CRLF = Buffer.from('\r\n');
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+/** Longest chunk-size line (size, extensions) accepted in a chunked body. */
+const MAX_CHUNK_LINE = 1024;
+/** Empty lines tolerated before a request line (RFC 9112 2.2 says "at least one"). */
+const MAX_LEADING_EMPTY = 64;
+
+/**
+ * HTTP/1.1 request framing (RFC 9112): one packet is one request, head and body.
+ *
+ * - The head is searched for its blank line once per byte however many chunks it spans (the
+ *   scan offset is kept per connection); once it is parsed the packet's whole length is
+ *   returned (head + Content-Length), so the body is never scanned. Chunked bodies are walked
+ *   chunk by chunk, resuming where the last call stopped.
+ * - Limits: a head over `maxHeaderSize` is answered 431, a request over `maxPacketSize` (head
+ *   and body) 413 — before its body is read, and instead of a 100 Continue — and a malformed
+ *   one 400; the handler then closes the connection. A head not complete `headerTimeout`
+ *   seconds after its first byte is answered 408 (slowloris), and so is a request whose body
+ *   is not complete `requestTimeout` seconds after it began; a connection idle between
+ *   requests for `keepAliveTimeout` seconds is closed.
+ * - `Expect: 100-continue` is answered by the parser as soon as the head is accepted, unless
+ *   earlier responses are still in flight (then the client sends its body after its own
+ *   timeout, as RFC 9110 10.1.1 provides).
+ *
+ * decode() gives an HttpRequest; http.Handler answers it. encode() passes bytes through.
+ */
+export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
+  override maxPacketSize = 8 * 1024 * 1024;
+  /** Largest request head (request line + headers) in bytes. */
+  maxHeaderSize = 16 * 1024;
+  /** Seconds a client has from the first byte of a request head to its end (0 = no limit). */
+  headerTimeout = 20;
+  /** Seconds a keep-alive connection may sit idle between requests (0 = no limit). */
+  keepAliveTimeout = 5;
+  /** Seconds a client has from the first byte of a request to the last byte of its body (0 = no limit). */
+  requestTimeout = 300;
+
+  private readonly watched = new Set<Endpoint>();
+  private sweeper: NodeJS.Timeout | undefined = undefined;
+
+  /** The connection's state, created on its first use. */
+  stateOf(conn: Endpoint): HttpState {
+    const s = conn.parserState;
+    if (s instanceof HttpState) return s;
+    const fresh = new HttpState(this.keepAliveTimeout * 1000);
+    conn.parserState = fresh;
+    return fresh;
+  }
+
+  /** Start the keep-alive clock of a new connection (http.Handler calls it on connect). */
+  watch(conn: Endpoint): void {
+    const s = this.stateOf(conn);
+    if (s.timer === TIMER_NONE && this.keepAliveTimeout > 0) {
+      s.timer = TIMER_IDLE;
+      s.deadline = Date.now() + this.keepAliveTimeout * 1000;
+      this.track(conn);
+    }
+  }
+
+  override input(buffer: Buffer, conn: Endpoint): number {
+    const s = this.stateOf(conn);
+    if (s.mode !== MODE_HTTP) return this.inputUpgraded(buffer, conn, s);
+    if (s.failed) throw new HeadError(400, 'bytes after a refused request');
+    if (s.head !== undefined) return this.scanChunked(buffer, s);
+
+    let lead = 0;
+    while (lead < buffer.length && (buffer[lead] === CR || buffer[lead] === LF)) lead++;
+    if (lead > MAX_LEADING_EMPTY) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'too many empty lines before the request');
+    if (lead === buffer.length) return 0;
+    if (s.timer !== TIMER_HEAD) {
+      s.startedAt = Date.now();
+      if (this.headerTimeout > 0) {
+        s.timer = TIMER_HEAD;
+        s.deadline = s.startedAt + this.headerTimeout * 1000;
+        this.track(conn);
+      } else {
+        s.timer = TIMER_NONE;
+      }
+    }
+    const limit = this.maxPacketSize > 0 ? Math.min(this.maxHeaderSize, this.maxPacketSize - 1) : this.maxHeaderSize;
+    const end = buffer.indexOf(CRLFCRLF, Math.max(lead, s.scanned - 3));
+    if (end < 0) {
+      if (buffer.length - lead > limit) return this.tooLargeHead(s, buffer.length - lead, limit);
+      s.scanned = buffer.length;
+      return 0;
+    }
+    const headLength = end + 4;
+    if (headLength - lead > limit) return this.tooLargeHead(s, headLength - lead, limit);
+    s.scanned = 0;
+    let head;
+    try {
+      head = parseHead(buffer, lead, end, headLength);
+    } catch (e) {
+      if (!(e instanceof HeadError)) throw e;
+      return this.fail(s, e.status, HttpErrorCodes.BAD_REQUEST, e.message);
+    }
+    s.timer = TIMER_NONE;
+    s.head = head;
+    if (head.chunked) {
+      s.chunkAt = headLength;
+      this.armBody(conn, s);
+      if (head.expectContinue && s.queue.length === 0 && buffer.length === headLength) conn.send(CONTINUE, true);
+      return this.scanChunked(buffer, s);
+    }
+    const total = headLength + (head.contentLength > 0 ? head.contentLength : 0);
+    if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
+      return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `request of ${total} bytes exceeds maxPacketSize ${this.maxPacketSize}`);
+    }
+    if (total > buffer.length) this.armBody(conn, s);
+    if (head.expectContinue && total > buffer.length && buffer.length === headLength && s.queue.length === 0) conn.send(CONTINUE, true);
+    return total;
+  }
+
+  /** A body is still to come: its deadline counts from the request's first byte. */
+  private armBody(conn: Endpoint, s: HttpState): void {
+    if (this.requestTimeout <= 0) return;
+    s.timer = TIMER_BODY;
+    s.deadline = s.startedAt + this.requestTimeout * 1000;
+    this.track(conn);
+  }
+
+  private tooLargeHead(s: HttpState, size: number, limit: number): number {
+    return this.fail(s, 431, HttpErrorCodes.HEADERS_TOO_LARGE, `request head of ${size}+ bytes exceeds maxHeaderSize ${limit}`);
+  }
+
+  /** Walk a chunked body from where the last call stopped; its total length once the last chunk is in. */
+  private scanChunked(buf: Buffer, s: HttpState): number {
+    const max = this.maxPacketSize;
+    let at = s.chunkAt;
+    for (;;) {
+      const eol = buf.indexOf(CRLF, at);
+      if (eol < 0 || eol - at > MAX_CHUNK_LINE) {
+        if (buf.length - at > MAX_CHUNK_LINE) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line too long');
+        return this.waitMore(buf, s, at);
+      }
+      const size = parseChunkSize(buf, at, eol);
+      if (size < 0) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed chunk size');
+      if (size === 0) return this.scanTrailers(buf, s, at, eol + 2);
+      const dataEnd = eol + 2 + size;
+      if (max > 0 && dataEnd + 2 > max) {
+        return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${max}`);
+      }
+      if (buf.length < dataEnd + 2) return this.waitMore(buf, s, at);
+      if (buf[dataEnd] !== CR || buf[dataEnd + 1] !== LF)
+        return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk data not followed by CRLF');
+      s.chunkRanges.push(eol + 2, dataEnd);
+      s.bodyBytes += size;
+      at = dataEnd + 2;
+    }
+  }
+
+  /** After the last chunk: trailer lines (ignored) up to a blank line. */
+  private scanTrailers(buf: Buffer, s: HttpState, chunkLine: number, from: number): number {
+    let at = from;
+    for (;;) {
+      const eol = buf.indexOf(CRLF, at);
+      if (eol < 0) {
+        if (buf.length - from > this.maxHeaderSize) return this.tooLargeHead(s, buf.length - from, this.maxHeaderSize);
+        return this.waitMore(buf, s, chunkLine);
+      }
+      if (eol === at) return eol + 2;
+      at = eol + 2;
+    }
+  }
+
+  private waitMore(buf: Buffer, s: HttpState, at: number): number {
+    s.chunkAt = at;
+    // Answer 413 ourselves before the connection refuses the buffer without a response.
+    if (this.maxPacketSize > 0 && buf.length >= this.maxPacketSize) {
+      return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${this.maxPacketSize}`);
+    }
+    return 0;
+  }
+
+  /** Refuse the request: a 1-byte packet whose decode() carries the error to the handler. */
+  private fail(s: HttpState, status: number, code: string, message: string): number {
+    s.error = { status, code, message };
+    s.failed = true;
+    s.timer = TIMER_NONE;
+    return 1;
+  }
+
+  override decode(packet: Buffer, conn: Endpoint): HttpRequest | unknown {
+    const s = this.stateOf(conn);
+    if (s.mode !== MODE_HTTP) return this.decodeUpgraded(packet, conn, s);
+    if (s.error !== undefined) {
+      const error = s.error;
+      s.error = undefined;
+      return HttpRequest.refused(error, conn.peer);
+    }
+    const head = s.head;
+    if (head === undefined) throw new HeadError(400, 'decode() without a parsed head');
+    if (s.timer === TIMER_BODY) s.timer = TIMER_NONE;
+    let body: Buffer;
+    if (head.chunked) body = joinRanges(packet, s.chunkRanges, s.bodyBytes);
+    else body = head.contentLength > 0 ? packet.subarray(head.headLength) : EMPTY;
+    s.resetBody();
+    return new HttpRequest(head, body, conn.peer);
+  }
+
+  override encode(message: unknown, conn: Endpoint): Encoded {
+    const s = conn.parserState;
+    if (s instanceof HttpState && s.mode !== MODE_HTTP) return this.encodeUpgraded(message, conn, s);
+    return message as Encoded;
+  }
+
+  /** Bytes after a 101 Switching Protocols: a subclass (websocket.Parser) frames them. */
+  protected inputUpgraded(_buffer: Buffer, _conn: Endpoint, _state: HttpState): number {
+    throw new HeadError(400, 'this parser does not speak the upgraded protocol');
+  }
+
+  protected decodeUpgraded(packet: Buffer, _conn: Endpoint, _state: HttpState): unknown {
+    return packet;
+  }
+
+  protected encodeUpgraded(message: unknown, _conn: Endpoint, _state: HttpState): Encoded {
+    return message as Encoded;
+  }
+
+  private track(conn: Endpoint): void {
+    this.watched.add(conn);
+    if (this.sweeper !== undefined) return;
+    const ms = Math.min(...[this.headerTimeout, this.keepAliveTimeout, this.requestTimeout].filter((t) => t > 0).map((t) => t * 1000));
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, Math.max(20, ms / 4)));
+    this.sweeper.unref();
+  }
+
+  /** Expire late heads and bodies (408) and idle keep-alive connections; forget closed connections. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of this.watched) {
+      const s = conn.parserState;
+      if (!(s instanceof HttpState) || (conn as { connected?: boolean }).connected === false || s.mode !== MODE_HTTP) {
+        this.watched.delete(conn);
+        continue;
+      }
+      if (s.timer === TIMER_NONE || now < s.deadline) continue;
+      if (s.timer === TIMER_HEAD) {
+        refuse(conn, s, {
+          status: 408,
+          code: HttpErrorCodes.HEADER_TIMEOUT,
+          message: `request head not complete within headerTimeout ${this.headerTimeout} s`,
+        });
+      } else if (s.timer === TIMER_BODY) {
+        refuse(conn, s, {
+          status: 408,
+          code: HttpErrorCodes.REQUEST_TIMEOUT,
+          message: `request body not complete within requestTimeout ${this.requestTimeout} s`,
+        });
+      } else if (s.queue.length === 0) {
+        s.timer = TIMER_NONE;
+        s.closing = true;
+        conn.close();
+      }
+      this.watched.delete(conn);
+    }
+    if (this.watched.size === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}
+
+/** The hex chunk size of the line [at, eol), extensions after ';' ignored; -1 when malformed. */
+function parseChunkSize(buf: Buffer, at: number, eol: number): number {
+  let n = 0;
+  let digits = 0;
+  let i = at;
+  for (; i < eol; i++) {
+    const c = buf[i] as number;
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else break;
+    if (++digits > 12) return -1; // 2^48: far over any maxPacketSize, still a safe integer
+    n = n * 16 + d;
+  }
+  if (digits === 0) return -1;
+  if (i < eol && buf[i] !== 0x3b && buf[i] !== 0x20 && buf[i] !== 0x09) return -1; // ';' or whitespace before extensions
+  return n;
+}
+
+function joinRanges(packet: Buffer, ranges: number[], total: number): Buffer {
+  if (ranges.length === 0) return EMPTY;
+  if (ranges.length === 2) return packet.subarray(ranges[0], ranges[1]);
+  const out = Buffer.allocUnsafe(total);
+  let o = 0;
+  for (let i = 0; i < ranges.length; i += 2) o += packet.copy(out, o, ranges[i], ranges[i + 1]);
+  return out;
+}

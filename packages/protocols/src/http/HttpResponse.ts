@@ -1,0 +1,317 @@
+import * as fs from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Endpoint } from '@beyod/core';
+import { type CookieOptions, serializeCookie } from './cookies';
+import type { HttpRequest } from './HttpRequest';
+import { type HttpState, MODE_HTTP, type QueuedResponse, TIMER_IDLE, TIMER_NONE } from './state';
+
+/** What a response body may be. A stream is sent as it is read, with backpressure. */
+export type ResponseBody = string | Buffer | Readable;
+
+const BAD_HEADER = /[\r\n\0]/;
+
+let dateCache = '';
+let dateCacheAt = 0;
+/** The Date header value, formatted at most once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  if (now - dateCacheAt >= 1000) {
+    dateCacheAt = now - (now % 1000);
+    dateCache = new Date(dateCacheAt).toUTCString();
+  }
+  return dateCache;
+}
+
+function isReadable(v: unknown): v is Readable {
+  return v !== null && typeof v === 'object' && typeof (v as Readable).pipe === 'function' && typeof (v as Readable).on === 'function';
+}
+
+/**
+ * The response to one request. Set `status`, headers and cookies, then `end(body)` (or set
+ * `body` and return from onRequest: the handler ends it). `write()` streams the body in chunks
+ * (chunked encoding for HTTP/1.1, close-delimited for 1.0). Responses of pipelined requests
+ * go out in request order whatever order they end in.
+ */
+export class HttpResponse implements QueuedResponse {
+  status = 200;
+  /** Reason phrase; the standard one for `status` when empty. */
+  statusMessage = '';
+  /** The body end() sends when called without one. */
+  body: ResponseBody | undefined = undefined;
+  /** end() was called. */
+  finished = false;
+  /** The head was written (or queued): headers can no longer change. */
+  headersSent = false;
+  closesConnection: boolean;
+
+  private readonly headerList: Array<[string, string | readonly string[]]> = [];
+  private cookies: string[] | undefined;
+  private readonly out: Array<Buffer | string> = [];
+  private complete = false;
+  private chunked = false;
+  private stream: Readable | undefined;
+  private streamStarted = false;
+
+  constructor(
+    readonly request: HttpRequest,
+    private readonly conn: Endpoint,
+    private readonly state: HttpState,
+  ) {
+    this.closesConnection = !request.keepAlive;
+  }
+
+  /** Set a header (replacing one of the same name, any case). Throws on CR/LF (header injection). */
+  setHeader(name: string, value: string | number | readonly string[]): this {
+    if (this.headersSent) throw new Error(`cannot set header ${name}: the response head was already sent`);
+    const v = typeof value === 'number' ? String(value) : value;
+    for (const s of typeof v === 'string' ? [v] : v) {
+      if (BAD_HEADER.test(s) || BAD_HEADER.test(name)) throw new TypeError(`header ${JSON.stringify(name)} holds CR, LF or NUL`);
+    }
+    const lower = name.toLowerCase();
+    if (lower === 'connection' && typeof v === 'string' && /\bclose\b/i.test(v)) this.closesConnection = true;
+    const i = this.indexOf(lower);
+    if (i >= 0) this.headerList[i] = [name, v];
+    else this.headerList.push([name, v]);
+    return this;
+  }
+
+  getHeader(name: string): string | readonly string[] | undefined {
+    const i = this.indexOf(name.toLowerCase());
+    return i < 0 ? undefined : this.headerList[i]![1];
+  }
+
+  hasHeader(name: string): boolean {
+    return this.indexOf(name.toLowerCase()) >= 0;
+  }
+
+  removeHeader(name: string): this {
+    const i = this.indexOf(name.toLowerCase());
+    if (i >= 0) this.headerList.splice(i, 1);
+    return this;
+  }
+
+  private indexOf(lower: string): number {
+    const list = this.headerList;
+    for (let i = 0; i < list.length; i++) if (list[i]![0].toLowerCase() === lower) return i;
+    return -1;
+  }
+
+  /** Set Content-Type. */
+  type(contentType: string): this {
+    return this.setHeader('Content-Type', contentType);
+  }
+
+  /** Add a Set-Cookie header. */
+  cookie(name: string, value: string, options?: CookieOptions): this {
+    if (this.headersSent) throw new Error(`cannot set cookie ${name}: the response head was already sent`);
+    (this.cookies ??= []).push(serializeCookie(name, value, options));
+    return this;
+  }
+
+  /** Tell the client to drop a cookie (same path/domain as when it was set). */
+  clearCookie(name: string, options: CookieOptions = {}): this {
+    return this.cookie(name, '', { ...options, maxAge: 0, expires: new Date(0) });
+  }
+
+  /** Send `value` as JSON. */
+  json(value: unknown): void {
+    if (!this.hasHeader('content-type')) this.setHeader('Content-Type', 'application/json; charset=utf-8');
+    this.end(JSON.stringify(value));
+  }
+
+  /** Redirect to `location` (302 unless given). */
+  redirect(location: string, status = 302): void {
+    this.status = status;
+    this.setHeader('Location', location);
+    this.end('');
+  }
+
+  /**
+   * Send part of the body now (the head first, on the first call). Returns false when the
+   * connection's send buffer is full: wait for the handler's onBufferDrain before writing more.
+   */
+  write(chunk: string | Buffer): boolean {
+    if (this.finished) throw new Error('write() after end()');
+    if (!this.headersSent) this.startStreaming();
+    return this.emitChunk(chunk);
+  }
+
+  /** Finish the response, with `body` (or `this.body`) when no write() came before. */
+  end(body?: ResponseBody): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (body !== undefined) this.body = body;
+    const b = this.body;
+    if (this.headersSent) {
+      // streamed with write(): the rest, then the terminator
+      if (isReadable(b)) this.pipe(b);
+      else {
+        if (b !== undefined && b.length > 0) this.emitChunk(b);
+        this.finishStreaming();
+      }
+      return;
+    }
+    if (isReadable(b)) {
+      this.startStreaming();
+      this.pipe(b);
+      return;
+    }
+    const noBody = this.status < 200 || this.status === 204 || this.status === 304;
+    const isHead = this.request.method === 'HEAD';
+    let payload: string | Buffer = b ?? '';
+    if (noBody) payload = '';
+    else if (typeof payload === 'string' && !this.hasHeader('content-type'))
+      this.headerList.push(['Content-Type', 'text/html; charset=utf-8']);
+    const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    const head = this.headString(noBody ? -1 : length);
+    this.headersSent = true;
+    if (isHead || length === 0) this.emit(head);
+    else if (typeof payload === 'string') this.emit(head + payload);
+    else this.emit(head, payload);
+    this.done();
+  }
+
+  /** @internal the response reached the head of the queue: write what is pending. True once complete. */
+  _flush(): boolean {
+    if (this.out.length > 0) {
+      this.conn.send(this.out.splice(0), true);
+    }
+    if (this.stream !== undefined && !this.streamStarted) this.startPipe();
+    return this.complete;
+  }
+
+  /** @internal the connection closed first. */
+  _abort(): void {
+    this.stream?.destroy();
+    this.removeTempFiles();
+  }
+
+  private get active(): boolean {
+    return this.state.queue[0] === this;
+  }
+
+  private emit(a: Buffer | string, b?: Buffer | string): boolean {
+    if (this.active) return this.conn.send(b === undefined ? a : [a, b], true);
+    this.out.push(a);
+    if (b !== undefined) this.out.push(b);
+    return true;
+  }
+
+  private headString(contentLength: number): string {
+    const message = this.statusMessage || STATUS_CODES[this.status] || 'Unknown';
+    let h = `HTTP/1.1 ${this.status} ${message}\r\nDate: ${httpDate()}\r\n`;
+    let userConnection = false;
+    let userLength = false;
+    for (const [name, value] of this.headerList) {
+      // Only "connection" (10) and "content-length" (14) matter here: skip lower-casing the rest.
+      const lower = name.length === 10 || name.length === 14 ? name.toLowerCase() : '';
+      if (lower === 'connection') userConnection = true;
+      else if (lower === 'content-length') userLength = true;
+      if (typeof value === 'string') h += `${name}: ${value}\r\n`;
+      else for (const v of value) h += `${name}: ${v}\r\n`;
+    }
+    if (this.cookies !== undefined) for (const c of this.cookies) h += `Set-Cookie: ${c}\r\n`;
+    if (contentLength >= 0 && !userLength) h += `Content-Length: ${contentLength}\r\n`;
+    if (this.chunked) h += 'Transfer-Encoding: chunked\r\n';
+    if (!userConnection) {
+      if (this.closesConnection) h += 'Connection: close\r\n';
+      else if (this.request.httpVersion === '1.0') h += 'Connection: keep-alive\r\n';
+    }
+    return h + '\r\n';
+  }
+
+  private startStreaming(): void {
+    const noBody = this.status < 200 || this.status === 204 || this.status === 304 || this.request.method === 'HEAD';
+    if (!noBody && !this.hasHeader('content-length')) {
+      if (this.request.httpVersion === '1.1') this.chunked = true;
+      else this.closesConnection = true; // HTTP/1.0: the end of the body is the end of the connection
+    }
+    this.headersSent = true;
+    this.emit(this.headString(-1));
+  }
+
+  private emitChunk(chunk: string | Buffer): boolean {
+    if (this.request.method === 'HEAD' || this.status === 204 || this.status === 304) return true;
+    if (!this.chunked) return this.emit(chunk);
+    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (n === 0) return true;
+    this.emit(`${n.toString(16)}\r\n`);
+    this.emit(chunk);
+    return this.emit('\r\n');
+  }
+
+  private finishStreaming(): void {
+    if (this.chunked && this.request.method !== 'HEAD') this.emit('0\r\n\r\n');
+    this.done();
+  }
+
+  private pipe(stream: Readable): void {
+    this.stream = stream;
+    if (this.active) this.startPipe();
+  }
+
+  private startPipe(): void {
+    const stream = this.stream as Readable;
+    this.streamStarted = true;
+    if (this.request.method === 'HEAD') {
+      stream.destroy();
+      this.finishStreaming();
+      return;
+    }
+    stream.on('data', (chunk: Buffer | string) => {
+      if (!this.emitChunk(chunk)) {
+        stream.pause();
+        this.state.drainWaiter = stream;
+      }
+    });
+    stream.once('end', () => this.finishStreaming());
+    stream.once('error', () => {
+      // The head is out: the only honest signal left is to cut the connection.
+      (this.conn as Endpoint & { destroy?: (reason?: string) => void }).destroy?.('error');
+    });
+  }
+
+  private done(): void {
+    this.complete = true;
+    if (this.active) pumpQueue(this.state, this.conn);
+  }
+
+  /** @internal */
+  removeTempFiles(): void {
+    const files = this.request._tempFiles;
+    if (files === undefined) return;
+    this.request._tempFiles = undefined;
+    for (const f of files) fs.rm(f, { force: true }, () => {});
+  }
+}
+
+/**
+ * Write responses from the head of the queue while they are complete; close the connection
+ * after one that closes it; arm the keep-alive timer when nothing is left in flight.
+ */
+export function pumpQueue(state: HttpState, conn: Endpoint): void {
+  const q = state.queue;
+  while (q.length > 0) {
+    const head = q[0] as HttpResponse;
+    if (!head._flush()) return;
+    q.shift();
+    head.removeTempFiles();
+    if (head.closesConnection) {
+      closeAfterResponses(state, conn);
+      return;
+    }
+  }
+  if (!state.closing && state.mode === MODE_HTTP && state.head === undefined && state.timer === TIMER_NONE) {
+    state.timer = TIMER_IDLE;
+    state.deadline = Date.now() + state.keepAliveTimeoutMs;
+  }
+}
+
+/** No more responses on this connection: close it once what is queued is written. */
+export function closeAfterResponses(state: HttpState, conn: Endpoint): void {
+  state.closing = true;
+  state.timer = TIMER_NONE;
+  for (const r of state.queue.splice(0)) r._abort();
+  conn.close();
+}

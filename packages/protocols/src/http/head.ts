@@ -1,0 +1,123 @@
+import { HeaderMap } from './HeaderMap';
+
+/** What the parser read from a request's head: request line and headers. */
+export interface RequestHead {
+  method: string;
+  /** The request target as sent (e.g. "/a/b?x=1"). */
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+  headers: HeaderMap;
+  /** Bytes of the head, blank line (and any leading empty lines) included. */
+  headLength: number;
+  /** -1 when the request has no Content-Length. */
+  contentLength: number;
+  chunked: boolean;
+  keepAlive: boolean;
+  expectContinue: boolean;
+  /** The lower-cased Upgrade header when Connection names "upgrade", else ''. */
+  upgrade: string;
+}
+
+/** Thrown by parseHead: the status to answer with and why. */
+export class HeadError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// RFC 9110 token characters (method and header names).
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible ASCII, obs-text, space and tab; no CR, LF or NUL.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
+const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+
+/**
+ * Parse the head `buf[start, end)` (the request line and header lines, without the final
+ * blank line). Lines must end with CRLF: a bare CR or LF is refused (request smuggling
+ * through line-ending confusion), as are obs-fold continuation lines.
+ */
+export function parseHead(buf: Buffer, start: number, end: number, headLength: number): RequestHead {
+  const text = buf.toString('latin1', start, end);
+  const lines = text.split('\r\n');
+  const requestLine = lines[0] ?? '';
+  const sp1 = requestLine.indexOf(' ');
+  const sp2 = requestLine.lastIndexOf(' ');
+  if (sp1 <= 0 || sp2 === sp1) throw new HeadError(400, `malformed request line ${JSON.stringify(requestLine.slice(0, 80))}`);
+  const method = requestLine.slice(0, sp1);
+  const target = requestLine.slice(sp1 + 1, sp2);
+  const version = requestLine.slice(sp2 + 1);
+  if (!TOKEN.test(method)) throw new HeadError(400, `malformed method ${JSON.stringify(method.slice(0, 40))}`);
+  if (!TARGET.test(target)) throw new HeadError(400, `malformed request target ${JSON.stringify(target.slice(0, 80))}`);
+  let minor: number;
+  if (version === 'HTTP/1.1') minor = 1;
+  else if (version === 'HTTP/1.0') minor = 0;
+  else if (/^HTTP\/\d\.\d$/.test(version)) throw new HeadError(505, `HTTP version ${version} is not supported`);
+  else throw new HeadError(400, `malformed HTTP version ${JSON.stringify(version.slice(0, 20))}`);
+
+  const headers = new HeaderMap();
+  let contentLength = -1;
+  let transferEncoding: string | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new HeadError(400, `malformed header line ${JSON.stringify(line.slice(0, 80))}`);
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new HeadError(400, `malformed header name ${JSON.stringify(name.slice(0, 40))}`);
+    const value = line.slice(colon + 1).trim();
+    if (BAD_VALUE.test(value)) throw new HeadError(400, `header ${name} holds a control character`);
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') {
+      if (!/^\d{1,15}$/.test(value)) throw new HeadError(400, `bad Content-Length ${JSON.stringify(value.slice(0, 20))}`);
+      const n = Number(value);
+      if (contentLength >= 0 && contentLength !== n) throw new HeadError(400, 'conflicting Content-Length headers');
+      contentLength = n;
+      if (headers.has(lower)) continue;
+    } else if (lower === 'transfer-encoding') {
+      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+    }
+    headers._add(lower, value);
+  }
+
+  let chunked = false;
+  if (transferEncoding !== undefined) {
+    // A request with both framings is the classic smuggling vector: refuse it (RFC 9112 6.1 allows it).
+    if (contentLength >= 0) throw new HeadError(400, 'both Transfer-Encoding and Content-Length');
+    const codings = transferEncoding.toLowerCase().split(',');
+    if ((codings[codings.length - 1] ?? '').trim() !== 'chunked') {
+      throw new HeadError(400, `Transfer-Encoding ${JSON.stringify(transferEncoding)} does not end with chunked`);
+    }
+    if (codings.length > 1) throw new HeadError(501, `Transfer-Encoding ${JSON.stringify(transferEncoding)} is not supported`);
+    if (minor === 0) throw new HeadError(400, 'Transfer-Encoding in an HTTP/1.0 request');
+    chunked = true;
+  }
+  if (minor === 1 && !headers.has('host')) throw new HeadError(400, 'HTTP/1.1 request without a Host header');
+
+  const connection = (headers.get('connection') ?? '').toLowerCase();
+  const keepAlive = minor === 1 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
+  const expect = headers.get('expect');
+  const upgradeHeader = headers.get('upgrade');
+  return {
+    method,
+    target,
+    minor,
+    headers,
+    headLength,
+    contentLength,
+    chunked,
+    keepAlive,
+    expectContinue: minor === 1 && expect !== undefined && expect.toLowerCase() === '100-continue',
+    upgrade: upgradeHeader !== undefined && hasToken(connection, 'upgrade') ? upgradeHeader.toLowerCase() : '',
+  };
+}
+
+/** Whether the comma-separated list `list` (lower-cased) holds `token`. */
+export function hasToken(list: string, token: string): boolean {
+  if (list === token) return true;
+  if (!list.includes(token)) return false;
+  return list.split(',').some((t) => t.trim() === token);
+}

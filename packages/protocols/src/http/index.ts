@@ -1,0 +1,11 @@
+export { type CookieOptions, parseCookies, serializeCookie } from './cookies';
+export { type HttpErrorCode, HttpErrorCodes } from './errors';
+export { type FormData, type FormOptions, type UploadedFile } from './form';
+export { HeaderMap } from './HeaderMap';
+export { HttpHandler as Handler, HttpHandler, type RouteFunction } from './HttpHandler';
+export { HttpParser as Parser, HttpParser } from './HttpParser';
+export { HttpRequest } from './HttpRequest';
+export { HttpResponse, type ResponseBody } from './HttpResponse';
+export { MIME_TYPES, mimeTypeOf } from './mime';
+export { HttpState, MODE_HTTP, MODE_WEBSOCKET, httpStateOf } from './state';
+export { type StaticOptions, parseRange, serveFile, serveStatic } from './static';

@@ -1,0 +1,88 @@
+import type { Endpoint } from '@beyod/core';
+import type { RequestHead } from './head';
+
+/** The connection still speaks HTTP. */
+export const MODE_HTTP = 0;
+/** The connection was upgraded to WebSocket frames (see websocket.Parser). */
+export const MODE_WEBSOCKET = 1;
+
+export const TIMER_NONE = 0;
+/** A request head is being received: answered 408 and closed when late. */
+export const TIMER_HEAD = 1;
+/** Keep-alive: nothing in flight; closed quietly when late. */
+export const TIMER_IDLE = 2;
+/** The head is in, the body is being received: answered 408 and closed when late (slow bodies). */
+export const TIMER_BODY = 3;
+
+/** What the response queue needs of a response (see HttpResponse). */
+export interface QueuedResponse {
+  /** Write what is ready (the response is at the head of the queue); true once it is complete. */
+  _flush(): boolean;
+  /** The connection must close after this response. */
+  readonly closesConnection: boolean;
+  /** The connection closed before this response completed. */
+  _abort(): void;
+}
+
+/** A bad request found by the parser: the handler answers `status` and closes. */
+export interface ParseError {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * Per-connection state of the HTTP parser, kept in `connection.parserState`, shared with the
+ * handler and responses of the same package: the head scan position (so a head arriving in
+ * many chunks is searched once), the chunked-body scan, the queue that keeps pipelined
+ * responses in request order, the header/keep-alive deadline, and the mode (HTTP, or
+ * WebSocket after a 101).
+ */
+export class HttpState {
+  mode = MODE_HTTP;
+  /** Bytes of the buffer already searched for the end of the head. */
+  scanned = 0;
+  /** The head of the request being received, once parsed. */
+  head: RequestHead | undefined = undefined;
+  /** Chunked body: offset (in the packet) of the next chunk-size line. */
+  chunkAt = 0;
+  /** Chunked body: data bytes so far, and [start, end) pairs of data in the packet. */
+  bodyBytes = 0;
+  chunkRanges: number[] = [];
+  /** Set when the parser refused the request; decode() hands it to the handler. */
+  error: ParseError | undefined = undefined;
+  /** After an error nothing more is parsed. */
+  failed = false;
+  readonly queue: QueuedResponse[] = [];
+  /** No more responses: the connection closes once the queue is written. */
+  closing = false;
+  timer = TIMER_NONE;
+  /** ms since epoch when the current timer expires. */
+  deadline = 0;
+  /** ms since epoch when the first byte of the current request arrived. */
+  startedAt = 0;
+  keepAliveTimeoutMs: number;
+  /** A stream body paused until the send buffer drains. */
+  drainWaiter: { resume(): unknown } | undefined = undefined;
+  /** Temporary upload files to remove when the connection's responses are done. */
+  tempFiles: string[] = [];
+  /** WebSocket state, owned by the websocket module, once upgraded. */
+  ws: unknown = undefined;
+
+  constructor(keepAliveTimeoutMs: number) {
+    this.keepAliveTimeoutMs = keepAliveTimeoutMs;
+  }
+
+  resetBody(): void {
+    this.head = undefined;
+    this.chunkAt = 0;
+    this.bodyBytes = 0;
+    if (this.chunkRanges.length > 0) this.chunkRanges = [];
+  }
+}
+
+/** The HTTP state of a connection (undefined before its first byte). */
+export function httpStateOf(conn: Endpoint): HttpState | undefined {
+  const s = conn.parserState;
+  return s instanceof HttpState ? s : undefined;
+}

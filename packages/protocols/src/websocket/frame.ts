@@ -1,0 +1,121 @@
+/** Frame opcodes (RFC 6455 5.2). */
+export const Opcode = {
+  CONTINUATION: 0,
+  TEXT: 1,
+  BINARY: 2,
+  CLOSE: 8,
+  PING: 9,
+  PONG: 10,
+} as const;
+
+/** Close codes used by beyod (RFC 6455 7.4.1). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  /** Reported (never sent) when a close frame had no code. */
+  NO_STATUS: 1005,
+  /** Reported (never sent) when the connection ended without a close frame. */
+  ABNORMAL: 1006,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+} as const;
+
+/** A frame to send as it is: a control frame, or a message with an explicit opcode. */
+export class WebSocketFrame {
+  constructor(
+    readonly opcode: number,
+    readonly payload: Buffer | string = EMPTY,
+  ) {}
+}
+
+/** A control frame received (ping, pong, close). For close: `code` and `reason` (1005 and '' when absent). */
+export class ControlFrame {
+  constructor(
+    readonly opcode: number,
+    readonly payload: Buffer,
+    readonly code = 0,
+    readonly reason = '',
+  ) {}
+}
+
+/** The peer broke the protocol: the handler closes with `code`. */
+export class ProtocolViolation {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    readonly errorCode: string,
+  ) {}
+}
+
+/** decode() result for a fragment of a message not yet complete. */
+export const PENDING: unique symbol = Symbol('beyod.websocket.pending');
+
+const EMPTY = Buffer.alloc(0);
+
+/** The header of an unmasked (server-to-client) frame. */
+export function frameHeader(opcode: number, length: number, fin = true): Buffer {
+  const b0 = (fin ? 0x80 : 0) | opcode;
+  if (length < 126) {
+    const h = Buffer.allocUnsafe(2);
+    h[0] = b0;
+    h[1] = length;
+    return h;
+  }
+  if (length < 0x10000) {
+    const h = Buffer.allocUnsafe(4);
+    h[0] = b0;
+    h[1] = 126;
+    h.writeUInt16BE(length, 2);
+    return h;
+  }
+  const h = Buffer.allocUnsafe(10);
+  h[0] = b0;
+  h[1] = 127;
+  h.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+  h.writeUInt32BE(length >>> 0, 6);
+  return h;
+}
+
+/** A whole server frame as [header, payload] (written back to back). */
+export function encodeFrame(opcode: number, payload: Buffer | string, fin = true): [Buffer, Buffer | string] {
+  const n = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  return [frameHeader(opcode, n, fin), payload];
+}
+
+/** The payload of a close frame: code (2 bytes) and UTF-8 reason, at most 125 bytes in all. */
+export function closePayload(code: number, reason = ''): Buffer {
+  if (code === CloseCode.NO_STATUS) return EMPTY;
+  const r = Buffer.from(reason);
+  const out = Buffer.allocUnsafe(2 + Math.min(r.length, 123));
+  out.writeUInt16BE(code, 0);
+  r.copy(out, 2, 0, 123);
+  return out;
+}
+
+/** Whether a received close frame may carry `code` (RFC 6455 7.4). */
+export function isValidCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/** XOR `data` in place with the 4-byte `mask` at `mask[offset]`. */
+export function unmask(data: Buffer, mask: Buffer, offset: number): void {
+  const m0 = mask[offset] as number;
+  const m1 = mask[offset + 1] as number;
+  const m2 = mask[offset + 2] as number;
+  const m3 = mask[offset + 3] as number;
+  const n = data.length;
+  let i = 0;
+  for (const end = n - 3; i < end; i += 4) {
+    data[i] = (data[i] as number) ^ m0;
+    data[i + 1] = (data[i + 1] as number) ^ m1;
+    data[i + 2] = (data[i + 2] as number) ^ m2;
+    data[i + 3] = (data[i + 3] as number) ^ m3;
+  }
+  if (i < n) data[i] = (data[i] as number) ^ m0;
+  if (i + 1 < n) data[i + 1] = (data[i + 1] as number) ^ m1;
+  if (i + 2 < n) data[i + 2] = (data[i + 2] as number) ^ m2;
+}

@@ -1,0 +1,96 @@
+/**
+ * The websocket-chat example in a real browser: headless Chromium (Debian's `chromium`, found
+ * on PATH) driven by playwright-core. Two pages join; a message sent from one appears in the
+ * other. Without a browser the test is skipped with a message, unless BEYOD_REQUIRE_BROWSER=1
+ * (CI), where a missing browser fails it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
+import { Cleanup, tmpDir } from 'test-helpers';
+import { startChat } from '../../../examples/websocket-chat/test/startChat';
+
+const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+function findBrowser(): string | undefined {
+  if (process.env.BEYOD_CHROMIUM) return process.env.BEYOD_CHROMIUM;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    for (const name of CANDIDATES) {
+      const file = path.join(dir, name);
+      try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return file;
+      } catch {
+        /* not here */
+      }
+    }
+  }
+  return undefined;
+}
+
+const browserPath = findBrowser();
+const required = process.env.BEYOD_REQUIRE_BROWSER === '1';
+if (!browserPath && !required) {
+  console.warn(
+    `browser test SKIPPED: no ${CANDIDATES.join(' / ')} on PATH (apt-get install chromium; BEYOD_REQUIRE_BROWSER=1 makes this a failure)`,
+  );
+}
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+async function launch(): Promise<BrowserContext> {
+  if (!browserPath)
+    throw new Error(`BEYOD_REQUIRE_BROWSER=1 but no ${CANDIDATES.join(' / ')} on PATH: install chromium (apt-get install chromium)`);
+  const profile = tmpDir('beyod-chromium-');
+  cleanup.defer(() => fs.rmSync(profile, { recursive: true, force: true }));
+  // launchPersistentContext takes the fresh profile directory (playwright refuses --user-data-dir in args).
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: browserPath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    timeout: 60_000,
+  });
+  cleanup.add(context, (c) => c.close());
+  return context;
+}
+
+(browserPath || required ? describe : describe.skip)('websocket-chat in headless Chromium', () => {
+  it('two pages join; a message sent from one appears in the other, and the user list follows', async () => {
+    const context = await launch();
+    const l = await startChat(cleanup);
+    const url = `http://127.0.0.1:${l.port}/`;
+
+    const alice = await context.newPage();
+    await alice.goto(url);
+    await alice.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
+    await alice.fill('#nickname', 'Alice');
+    await alice.click('#rename');
+    await alice.locator('#users li', { hasText: 'Alice' }).waitFor({ timeout: 10_000 });
+
+    const bob = await context.newPage();
+    await bob.goto(url);
+    await bob.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
+    await alice.locator('#users li').nth(1).waitFor({ timeout: 10_000 });
+    expect(await alice.locator('#users li').count()).toBe(2);
+
+    await bob.fill('#text', 'hello from bob <script>');
+    await bob.click('#send');
+    const seen = alice.locator('#messages li.message', { hasText: 'hello from bob <script>' });
+    await seen.waitFor({ timeout: 10_000 });
+    expect(await seen.locator('.text').textContent()).toBe('hello from bob <script>');
+
+    await bob.close();
+    await alice.locator('#users li').nth(1).waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await alice.locator('#users li').count()).toBe(1);
+  });
+});
