@@ -1,0 +1,81 @@
+/* Test helpers of the dispatcher: a dispatcher on a real listener, and a raw-bytes wire client. */
+import { Listener } from '@beyod/core';
+import { Handler, Parser } from '@beyod/dispatcher';
+import { type Cleanup, RawClient, frame, unframe } from 'test-helpers';
+
+export type Json = Record<string, unknown>;
+
+/** Start a dispatcher listener on 127.0.0.1 (port 0 unless given), stopped by `cleanup`. */
+export async function startDispatcher(
+  cleanup: Cleanup,
+  options: { handler?: Partial<Handler>; parser?: Partial<Parser>; port?: number } = {},
+): Promise<{ listener: Listener; handler: Handler; port: number }> {
+  const listener = Object.assign(new Listener(), {
+    listen: `tcp://127.0.0.1:${options.port ?? 0}`,
+    handler: { class: Handler, ...options.handler },
+    parser: { class: Parser, ...options.parser },
+  });
+  listener.init();
+  await listener.start();
+  cleanup.add(listener, (l) => l.stop(0));
+  return { listener, handler: listener.handlerInstance as Handler, port: listener.port };
+}
+
+/**
+ * Speaks the wire format with bytes written by hand — not the Client class — so the tests
+ * pin the protocol itself.
+ */
+export class Wire {
+  /** Frames already handed out by next(). */
+  private taken = 0;
+
+  private constructor(readonly raw: RawClient) {}
+
+  static async connect(cleanup: Cleanup, port: number): Promise<Wire> {
+    const raw = await RawClient.connect({ host: '127.0.0.1', port });
+    cleanup.add(raw, (r) => r.destroy());
+    return new Wire(raw);
+  }
+
+  /** Write one packet (an object is JSON-framed; a Buffer goes as it is). */
+  send(packet: Json | Buffer): void {
+    this.raw.write(Buffer.isBuffer(packet) ? packet : frame(JSON.stringify(packet)));
+  }
+
+  /** Every complete frame received so far, parsed. */
+  frames(): Json[] {
+    return unframe(this.raw.received).map((b) => JSON.parse(b.toString('utf8')) as Json);
+  }
+
+  /** The next frame not yet taken. */
+  async next(ms = 2000): Promise<Json> {
+    const want = this.taken + 1;
+    await this.raw.waitUntil((b) => unframe(b).length >= want, ms, `frame #${want}`);
+    this.taken = want;
+    return this.frames()[want - 1] as Json;
+  }
+
+  /** The next `n` frames. */
+  async take(n: number, ms = 2000): Promise<Json[]> {
+    const out: Json[] = [];
+    for (let i = 0; i < n; i++) out.push(await this.next(ms));
+    return out;
+  }
+
+  /** Send and wait for the next frame (the answer, when nothing else is in flight). */
+  async call(packet: Json, ms = 2000): Promise<Json> {
+    this.send(packet);
+    return this.next(ms);
+  }
+
+  /** Frames received and not taken. */
+  get unread(): number {
+    return unframe(this.raw.received).length - this.taken;
+  }
+}
+
+let seq = 0;
+/** A request with a fresh seq. */
+export function req(command: string, fields: Json = {}): Json {
+  return { command, seq: `s${++seq}`, ...fields };
+}
