@@ -38,6 +38,11 @@ export class HashStore {
     private readonly now: () => number = () => Date.now() / 1000,
   ) {}
 
+  /** Entries held right now, expired or not (count() reclaims first). */
+  get stored(): number {
+    return this.map.size;
+  }
+
   /** Live entries (expired ones are reclaimed first, so the figure is exact). */
   count(): number {
     this.reclaim();
