@@ -345,16 +345,19 @@ export class Client extends StreamClient {
     }
     const m = message as Packet;
     const command = m.command;
-    if (command === 'message') {
-      this.emit('message', new MessageEvent(this, m as unknown as Delivery));
-      return;
+    const seq = m.seq;
+    // Deliveries carry no seq; the answer to our own broadcast request says 'broadcast' too.
+    if (seq === undefined) {
+      if (command === 'message') {
+        this.emit('message', new MessageEvent(this, m as unknown as Delivery));
+        return;
+      }
+      if (command === 'broadcast' || command === 'broadcats') {
+        this.emit('broadcast', new MessageEvent(this, m as unknown as Delivery));
+        return;
+      }
     }
-    if (command === 'broadcast' || command === 'broadcats') {
-      this.emit('broadcast', new MessageEvent(this, m as unknown as Delivery));
-      return;
-    }
-    const seq = m.seq as number;
-    const p = this.pending.get(seq) ?? this.blocking.get(seq);
+    const p = this.pending.get(seq as number) ?? this.blocking.get(seq as number);
     if (p === undefined) {
       // An error nobody asked for (maxClients on connect), or the answer to a request that timed out.
       if (command === 'error') this.reportError(responseError(m, undefined));
