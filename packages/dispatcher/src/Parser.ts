@@ -1,6 +1,9 @@
 import { type Encoded, type Endpoint, Parser as BaseParser } from '@beyod/core';
 import { frame } from '@beyod/protocols';
 
+// Read once: the namespace re-export compiles to a getter, and decode() is the hot path.
+const HEADER_SIZE = frame.HEADER_SIZE;
+
 /** A decoded packet: a JSON object (its fields are checked by whoever reads it). */
 export type Packet = Record<string, unknown>;
 
@@ -40,7 +43,7 @@ export class Parser extends BaseParser<Packet | BadBody, Packet | Buffer> {
 export function decodeBody(packet: Buffer): Packet | BadBody {
   let value: unknown;
   try {
-    value = JSON.parse(packet.toString('utf8', frame.HEADER_SIZE));
+    value = JSON.parse(packet.toString('utf8', HEADER_SIZE));
   } catch (e) {
     return new BadBody(`the body is not JSON (${(e as Error).message})`);
   }
@@ -58,8 +61,8 @@ export function encodePacket(packet: unknown): Buffer {
 /** Frame an already serialized JSON text. */
 export function encodeJson(json: string): Buffer {
   const n = Buffer.byteLength(json);
-  const buf = Buffer.allocUnsafe(frame.HEADER_SIZE + n);
-  buf.writeUInt32BE(frame.HEADER_SIZE + n, 0);
-  buf.write(json, frame.HEADER_SIZE);
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + n);
+  buf.writeUInt32BE(HEADER_SIZE + n, 0);
+  buf.write(json, HEADER_SIZE);
   return buf;
 }
