@@ -1,7 +1,7 @@
 /* Test helpers of the dispatcher: a dispatcher on a real listener, and a raw-bytes wire client. */
 import { Listener } from '@beyod/core';
 import { Handler, Parser } from '@beyod/dispatcher';
-import { type Cleanup, RawClient, frame, unframe } from 'test-helpers';
+import { type Cleanup, RawClient, frame } from 'test-helpers';
 
 export type Json = Record<string, unknown>;
 
@@ -28,6 +28,9 @@ export async function startDispatcher(
 export class Wire {
   /** Frames already handed out by next(). */
   private taken = 0;
+  /** Frames parsed so far, and the byte offset in `raw.received` where parsing stopped. */
+  private readonly parsed: Json[] = [];
+  private offset = 0;
 
   private constructor(readonly raw: RawClient) {}
 
@@ -42,17 +45,24 @@ export class Wire {
     this.raw.write(Buffer.isBuffer(packet) ? packet : frame(JSON.stringify(packet)));
   }
 
-  /** Every complete frame received so far, parsed. */
+  /** Every complete frame received so far, parsed (incrementally: big streams stay linear). */
   frames(): Json[] {
-    return unframe(this.raw.received).map((b) => JSON.parse(b.toString('utf8')) as Json);
+    const b = this.raw.received;
+    while (b.length - this.offset >= 4) {
+      const n = b.readUInt32BE(this.offset);
+      if (b.length - this.offset < n) break;
+      this.parsed.push(JSON.parse(b.toString('utf8', this.offset + 4, this.offset + n)) as Json);
+      this.offset += n;
+    }
+    return this.parsed;
   }
 
   /** The next frame not yet taken. */
   async next(ms = 2000): Promise<Json> {
     const want = this.taken + 1;
-    await this.raw.waitUntil((b) => unframe(b).length >= want, ms, `frame #${want}`);
+    await this.raw.waitUntil(() => this.frames().length >= want, ms, `frame #${want}`);
     this.taken = want;
-    return this.frames()[want - 1] as Json;
+    return this.parsed[want - 1] as Json;
   }
 
   /** The next `n` frames. */
@@ -70,7 +80,7 @@ export class Wire {
 
   /** Frames received and not taken. */
   get unread(): number {
-    return unframe(this.raw.received).length - this.taken;
+    return this.frames().length - this.taken;
   }
 }
 

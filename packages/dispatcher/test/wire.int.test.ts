@@ -258,6 +258,15 @@ describe('dispatcher wire: priority queues', () => {
     expect((await w2.next()).value).toBe('second');
   });
 
+  it('a blocked qpop does not hold up the connection: later requests are answered first', async () => {
+    const { connect } = await setup();
+    const [c, pusher] = [await connect(), await connect()];
+    c.send({ command: 'qpop', key: 'q', block: true, seq: 'pop' });
+    expect(await c.call({ command: 'count', seq: 'count' })).toMatchObject({ seq: 'count' });
+    await pusher.call(req('qpush', { key: 'q', value: 'late' }));
+    expect(await c.next()).toMatchObject({ seq: 'pop', value: 'late' });
+  });
+
   it('a blocked waiter that disconnects is forgotten: the next item stays in the queue', async () => {
     const { connect, handler } = await setup();
     const [waiter, pusher] = [await connect(), await connect()];
@@ -345,6 +354,43 @@ describe('dispatcher wire: errors', () => {
     await bad.raw.waitClose();
     for (const f of bad.frames()) expect(f).toMatchObject({ command: 'error', code: WireCodes.EXCEED_LIMIT });
     expect(await good.call(req('count'))).toMatchObject({ code: 0 });
+  });
+});
+
+describe('dispatcher wire: a subscriber that does not read', () => {
+  it('misses deliveries while its send buffer is full (counted as dropped); the publisher and the others carry on', async () => {
+    const { connect, handler, listener } = await setup();
+    listener.maxSendBuffer = 64 * 1024; // read by connections made after this
+    const [slow, fast, pub] = [await connect(), await connect(), await connect()];
+    await slow.call(req('subscribe', { key: 'ch' }));
+    await fast.call(req('subscribe', { key: 'ch' }));
+    slow.raw.socket.pause(); // stops reading: the kernel buffers fill, then the server's
+    const big = 'x'.repeat(16 * 1024);
+    let n = 0;
+    let published = 0;
+    while (n < 2000 && handler.getStats().dropped === 0) {
+      n++;
+      published += (await pub.call(req('publish', { key: 'ch', value: big }), 5000)).published as number;
+    }
+    const { dropped, delivered } = handler.getStats();
+    expect(dropped).toBeGreaterThan(0);
+    // the reading subscriber got every message
+    expect((await fast.take(n, 5000)).every((m) => m.value === big)).toBe(true);
+    // `published` counts deliveries handed to a subscriber, not the ones skipped
+    expect(published).toBe(2 * n - dropped);
+    expect(delivered).toBe(published);
+    // once it reads again, it drains and gets what is published next
+    slow.raw.socket.resume();
+    await until(() => slow.frames().length > 1, 5000, 'the slow subscriber reading');
+    await until(
+      async () => {
+        pub.send(req('publish', { key: 'ch', value: 'after' }));
+        return (await pub.next()).published === 2;
+      },
+      5000,
+      'slow subscriber served again',
+    );
+    await slow.raw.waitUntil(() => slow.frames().some((f) => f.value === 'after'), 5000);
   });
 });
 
