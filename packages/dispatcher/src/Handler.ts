@@ -326,7 +326,7 @@ export class Handler extends BaseHandler {
     const given = req.value;
     this.tokenDigest ??= digest(this.token);
     if (typeof given !== 'string' || !timingSafeEqual(digest(given), this.tokenDigest)) {
-      state.authed = false;
+      // a failed request changes nothing: an authenticated connection stays authenticated
       throw new WireError(WireCodes.AUTH_FAILED, 'authentication failed: wrong token');
     }
     state.authed = true;

@@ -467,6 +467,9 @@ describe('dispatcher wire: auth', () => {
     expect(await c.call(req('auth', { value: 's3cret' }))).toMatchObject({ command: 'auth', code: 0, message: 'ok' });
     expect((await c.call(req('get', { key: 'k' }))).value).toBeNull();
     expect((await c.call(req('subscribe', { key: 'c' }))).key).toEqual(['c']);
+    // a failed auth changes nothing, like any failed request
+    expect(await c.call(req('auth', { value: 'wrong again' }))).toMatchObject({ code: 781 });
+    expect(await c.call(req('count'))).toMatchObject({ code: 0 });
   });
 
   it('without a token, auth is accepted and nothing else needs it', async () => {
