@@ -21,6 +21,13 @@ export async function startDispatcher(
   return { listener, handler: listener.handlerInstance as Handler, port: listener.port };
 }
 
+/** A dispatcher, and a function connecting raw wire clients to it. */
+export async function dispatcherWithWire(cleanup: Cleanup, options: Parameters<typeof startDispatcher>[1] = {}) {
+  const d = await startDispatcher(cleanup, options);
+  const connect = () => Wire.connect(cleanup, d.port);
+  return { ...d, connect };
+}
+
 /**
  * Speaks the wire format with bytes written by hand — not the Client class — so the tests
  * pin the protocol itself.
