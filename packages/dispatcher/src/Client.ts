@@ -79,7 +79,7 @@ interface Pending {
 export class Client extends StreamClient {
   readonly defaultChannel: Key[];
   readonly token: string | undefined;
-  requestTimeout: number;
+  readonly requestTimeout: number;
   maxQueuedRequests: number;
 
   private seq = 0;
