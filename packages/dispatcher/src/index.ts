@@ -1,0 +1,6 @@
+export { Client, type ClientEvents, type ClientOptions, type Delivery, type DispatcherResponse } from './Client';
+export { DispatcherError, type DispatcherErrorCode, DispatcherErrorCodes, type WireCode, WireCodes, codeOfWire } from './errors';
+export { type DispatcherStats, Handler } from './Handler';
+export { BadBody, type Packet, Parser, decodeBody, encodeJson, encodePacket } from './Parser';
+export type { Key } from './store/ChannelStore';
+export { COMMANDS, type Command } from './wire';

@@ -1,0 +1,147 @@
+import { Heap } from './Heap';
+
+interface Entry {
+  value: unknown;
+  /** Absolute unix time in seconds; 0 = never. */
+  expire: number;
+}
+
+interface Due {
+  at: number;
+  key: string;
+  entry: Entry;
+}
+
+/** Longest delay setTimeout takes (about 24.8 days); later expiries re-arm on the way. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The shared hash: key → value with an optional absolute expiry (unix seconds).
+ *
+ * An expired entry is never returned, and it is reclaimed when it falls due — a timer armed
+ * for the earliest expiry removes it — not kept until someone reads it (the PHP original
+ * compared the wrong way round and kept entries forever). Overwritten entries leave stale
+ * records in the schedule; they are skipped when due and compacted away when they pile up.
+ */
+export class HashStore {
+  private readonly map = new Map<string, Entry>();
+  private readonly due = new Heap<Due>((a, b) => a.at < b.at);
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  /** Entries removed because they expired. */
+  expired = 0;
+
+  constructor(
+    /** Maximum number of entries (0 = no limit). */
+    public limit = 0,
+    /** Seconds since the epoch; replaceable so tests and callers agree on "now". */
+    private readonly now: () => number = () => Date.now() / 1000,
+  ) {}
+
+  /** Entries held right now, expired or not (count() reclaims first). */
+  get stored(): number {
+    return this.map.size;
+  }
+
+  /** Live entries (expired ones are reclaimed first, so the figure is exact). */
+  count(): number {
+    this.reclaim();
+    return this.map.size;
+  }
+
+  /** false when the hash is full and `key` is not in it. An expiry in the past deletes the key. */
+  set(key: string, value: unknown, expire: number): boolean {
+    if (expire > 0 && expire <= this.now()) {
+      this.map.delete(key);
+      return true;
+    }
+    if (this.limit > 0 && !this.map.has(key) && this.map.size >= this.limit) {
+      this.reclaim();
+      if (this.map.size >= this.limit) return false;
+    }
+    const entry: Entry = { value, expire };
+    this.map.set(key, entry);
+    if (expire > 0) this.schedule({ at: expire, key, entry });
+    return true;
+  }
+
+  /** The live value, or undefined. */
+  get(key: string): unknown {
+    const e = this.map.get(key);
+    if (e === undefined) return undefined;
+    if (e.expire > 0 && e.expire <= this.now()) {
+      this.map.delete(key);
+      this.expired++;
+      return undefined;
+    }
+    return e.value;
+  }
+
+  /** true when a live entry was removed. */
+  delete(key: string): boolean {
+    const live = this.get(key) !== undefined;
+    this.map.delete(key);
+    return live;
+  }
+
+  /** Remove everything; returns how many live entries there were. */
+  clear(): number {
+    const n = this.count();
+    this.map.clear();
+    this.due.clear();
+    this.disarm();
+    return n;
+  }
+
+  /** Stop the expiry timer (the store stays usable; the next set() re-arms it). */
+  dispose(): void {
+    this.disarm();
+  }
+
+  private schedule(d: Due): void {
+    this.due.push(d);
+    // Overwrites leave stale records; rebuild once they outnumber the live entries.
+    if (this.due.size > 2 * this.map.size + 1024) this.compact();
+    if (d.at < this.timerAt) this.arm();
+  }
+
+  private compact(): void {
+    const items: Due[] = [];
+    for (const [key, entry] of this.map) if (entry.expire > 0) items.push({ at: entry.expire, key, entry });
+    this.due.rebuild(items);
+  }
+
+  /** Remove every entry that is due now. */
+  reclaim(): void {
+    const now = this.now();
+    for (let d = this.due.peek(); d !== undefined && d.at <= now; d = this.due.peek()) {
+      this.due.pop();
+      if (this.map.get(d.key) === d.entry) {
+        this.map.delete(d.key);
+        this.expired++;
+      }
+    }
+  }
+
+  private arm(): void {
+    this.disarm();
+    const next = this.due.peek();
+    if (next === undefined) return;
+    const ms = Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil((next.at - this.now()) * 1000)));
+    this.timerAt = next.at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.reclaim();
+      this.arm();
+    }, ms);
+    // The dispatcher's listener keeps the process alive; the expiry timer alone must not.
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+}
