@@ -14,7 +14,7 @@ const swc = [
 
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/examples'],
+  roots: ['<rootDir>/packages', '<rootDir>/examples', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@beyod/(core|protocols|dispatcher|cli)$': '<rootDir>/packages/$1/src', '^test-helpers$': '<rootDir>/test-helpers' },

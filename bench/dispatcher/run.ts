@@ -23,7 +23,7 @@ const ROOT = path.resolve(__dirname, '../..');
 type Impl = 'beyod' | 'redis';
 
 function node(file: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['-r', '@swc-node/register', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['-r', '@beyod/cli/register', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 function freePort(): Promise<number> {

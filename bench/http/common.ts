@@ -17,9 +17,9 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Start `script kind workers` under @swc-node/register; it prints "port N" once listening. */
+/** Start `script kind workers` with the TypeScript loader; it prints "port N" once listening. */
 export function startServer(script: string, kind: string, workers: number): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', script, kind, String(workers)], {
+  const child = spawn(process.execPath, ['-r', '@beyod/cli/register', script, kind, String(workers)], {
     cwd: path.resolve(__dirname, '../..'),
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, BEYOD_LOG_LEVEL: 'warn' },

@@ -2,7 +2,7 @@
  * HTTP "hello world" keep-alive GETs: beyod's http.Parser + http.Handler against node:http,
  * the same number of workers, autocannon as the load, in one run; prints a table and the ratio.
  *
- *   node -r @swc-node/register bench/http/run.ts [--duration 10] [--connections 50] [--workers 1] [--pipelining 1] [--rounds 2]
+ *   node -r @beyod/cli/register bench/http/run.ts [--duration 10] [--connections 50] [--workers 1] [--pipelining 1] [--rounds 2]
  *
  * Each round measures both servers, in A B B A order over two rounds, so a machine that gets
  * busier or quieter during the run does not favour one side; the table shows the means.

@@ -3,7 +3,7 @@
  * server, the same number of workers, in one run; `ws` clients in this process keep a window
  * of messages in flight on each connection. Prints a table and the ratio.
  *
- *   node -r @swc-node/register bench/websocket/run.ts [--duration 10] [--connections 50] [--window 16] [--size 32] [--workers 1] [--rounds 2]
+ *   node -r @beyod/cli/register bench/websocket/run.ts [--duration 10] [--connections 50] [--window 16] [--size 32] [--workers 1] [--rounds 2]
  *
  * Rounds run A B B A, as in bench/http; the table shows the means.
  */

@@ -4,7 +4,7 @@ import { MyServer } from '../app/MyServer';
 // The seed's cluster story. Start a dispatcher first (examples/dispatcher), then:
 //
 //   beyod start --config examples/cluster-push/config/main.ts
-//   node -r @swc-node/register examples/cluster-push/scripts/push.ts 11403265 'hello worker 1'
+//   node -r @beyod/cli/register examples/cluster-push/scripts/push.ts 11403265 'hello worker 1'
 //
 // GPID = serverId * 65536 + workerId: with serverId 174, worker 1 is 11403265, worker 4 is
 // 11403268. Every server of a cluster needs its own serverId.

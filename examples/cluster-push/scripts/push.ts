@@ -1,6 +1,6 @@
 /*
  * Push a message to one worker of the cluster, by its GPID:
- *   node -r @swc-node/register examples/cluster-push/scripts/push.ts <gpid> <message> [target]
+ *   node -r @beyod/cli/register examples/cluster-push/scripts/push.ts <gpid> <message> [target]
  */
 import { gpidOf } from '@beyod/core';
 import { Client } from '@beyod/dispatcher';

@@ -80,7 +80,7 @@ describe('examples/cluster-push', () => {
       async () => {
         const { stdout } = await run(
           process.execPath,
-          ['-r', '@swc-node/register', script, String(gpidOf(174, 3)), 'from the shell', target],
+          ['-r', '@beyod/cli/register', script, String(gpidOf(174, 3)), 'from the shell', target],
           {
             cwd: root,
           },

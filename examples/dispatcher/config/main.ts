@@ -6,7 +6,7 @@ import { Handler, Parser } from '@beyod/dispatcher';
 // and is hard to saturate; when one is not enough, run several and split channels between them.
 //
 //   beyod start --config examples/dispatcher/config/main.ts
-//   node -r @swc-node/register examples/dispatcher/scripts/stats.ts   # what it holds now
+//   node -r @beyod/cli/register examples/dispatcher/scripts/stats.ts   # what it holds now
 export default defineConfig({
   id: 'dispatcher',
   components: {

@@ -1,4 +1,4 @@
-/* Print what a dispatcher holds: node -r @swc-node/register examples/dispatcher/scripts/stats.ts [target] */
+/* Print what a dispatcher holds: node -r @beyod/cli/register examples/dispatcher/scripts/stats.ts [target] */
 import { Client, type DispatcherStats } from '@beyod/dispatcher';
 
 /** Ask the dispatcher at `target` for its figures. */

@@ -29,6 +29,7 @@ const say = (msg: string) => process.stderr.write(`${msg}\n`);
 
 interface Common {
   config?: string;
+  pidFile?: string;
 }
 
 /** Run the CLI; resolves with the exit code (a running server resolves when it stops). */
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('beyod')
       .usage('$0 <command> [options]\n\nbeyod: a multi-process, event-driven socket server framework.')
       .option('config', { alias: 'c', type: 'string', describe: 'config file (default ./config/main.ts, then ./config/main.js)' })
+      .option('pid-file', { type: 'string', describe: "override the server's pidFile (run two instances of one app)" })
       .command(
         'start',
         'start the server (foreground unless --daemon)',
@@ -94,7 +96,9 @@ export async function main(argv: string[]): Promise<number> {
 
 function locate(a: Common): { loc: AppLocation; app: Application } {
   const loc = findConfig(a.config);
-  return { loc, app: loadApp(loc) };
+  const app = loadApp(loc);
+  if (a.pidFile) app.server.pidFile = path.resolve(a.pidFile);
+  return { loc, app };
 }
 
 function pidFileOf(app: Application): string {
@@ -136,7 +140,8 @@ async function daemonize(loc: AppLocation, app: Application, single: boolean): P
   const logFile = app.resolvePath(app.server.logFile);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'a');
-  const args = [...process.execArgv, BIN, 'start', '--config', loc.configFile, ...(single ? ['--single'] : [])];
+  const pidFile = app.resolvePath(app.server.pidFile);
+  const args = [...process.execArgv, BIN, 'start', '--config', loc.configFile, '--pid-file', pidFile, ...(single ? ['--single'] : [])];
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],

@@ -93,8 +93,8 @@ export async function beyod(
   return { code, stdout, stderr };
 }
 
-export async function status(env: NodeJS.ProcessEnv, config = FIXTURE_CONFIG): Promise<StatusReport> {
-  const r = await beyod(['status', '--json', '--config', config], env);
+export async function status(env: NodeJS.ProcessEnv, config = FIXTURE_CONFIG, args: string[] = []): Promise<StatusReport> {
+  const r = await beyod(['status', '--json', '--config', config, ...args], env);
   if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as StatusReport;
 }
@@ -144,4 +144,25 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Start one of the examples through the CLI, on free ports (the example reads its listen
+ * address from `env`) and with its pid file in a fresh directory, so tests can run side by
+ * side. Registers the kill and the cleanup with `cleanup`.
+ */
+export async function startExample(
+  name: string,
+  env: Record<string, string>,
+  cleanup: { add<T>(v: T, fn: (v: T) => unknown): T; defer(fn: () => unknown): void },
+): Promise<{ run: Running; status: () => Promise<StatusReport>; args: string[]; env: NodeJS.ProcessEnv }> {
+  const config = path.resolve(__dirname, `../../../examples/${name}/config/main.ts`);
+  const runtime = tmpDir(`beyod-${name}-`);
+  cleanup.defer(() => fs.rmSync(runtime, { recursive: true, force: true }));
+  const args = ['--pid-file', path.join(runtime, 'beyod.pid')];
+  const fullEnv = { ...process.env, BEYOD_LOG_LEVEL: 'info', ...env };
+  const run = startBeyod(args, fullEnv, config);
+  cleanup.add(run, (r) => r.kill());
+  await run.waitStarted();
+  return { run, status: () => status(fullEnv, config, args), args, env: fullEnv };
 }

@@ -1,13 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BeyodError, ConfigError, ErrorCodes } from '@beyod/core';
-import { redis, syslog } from '@beyod/protocols';
+import { DispatcherErrorCodes } from '@beyod/dispatcher';
+import { http, redis, syslog, websocket } from '@beyod/protocols';
 
-const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/errors.md'), 'utf8');
+const doc = fs.readFileSync(path.resolve(__dirname, '../docs/errors.md'), 'utf8');
 
 describe('error codes', () => {
   // every package's codes, in one catalogue
-  const all = [...Object.values(ErrorCodes), ...Object.values(redis.RedisErrorCodes), ...Object.values(syslog.SyslogErrorCodes)];
+  const all = [
+    ...Object.values(ErrorCodes),
+    ...Object.values(redis.RedisErrorCodes),
+    ...Object.values(syslog.SyslogErrorCodes),
+    ...Object.values(http.HttpErrorCodes),
+    ...Object.values(websocket.WebSocketErrorCodes),
+    ...Object.values(DispatcherErrorCodes),
+  ];
 
   it.each(all)('%s is documented in docs/errors.md', (code) => {
     expect(doc).toContain(`\`${code}\``);
