@@ -4,6 +4,7 @@ import { BeyodError, ErrorCodes, badPacketError } from './errors';
 import type { CloseReason, Endpoint, Transport } from './events';
 import { Parser, type Encoded } from './Parser';
 import { ReceiveBuffer } from './ReceiveBuffer';
+import { SendBuffer } from './SendBuffer';
 
 const kEndpoint = Symbol('beyod.endpoint');
 type TaggedSocket = Socket & { [kEndpoint]?: BaseConnection };
@@ -34,9 +35,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   private readonly rb = new ReceiveBuffer();
   /** Length of the packet at the head, once input() reported it; 0 while unknown. */
   private packetLength = 0;
-  /** Messages sent this event-loop turn, written together at the end of it (flush()). */
-  private outQueue: Buffer[] = [];
-  private outBytes = 0;
+  /** What was sent this event-loop turn, written together at the end of it (flush()). */
+  private readonly out = new SendBuffer();
   private flushScheduled = false;
   /** Write a flush marker after the next flush (the buffer went over maxSendBuffer). */
   private markFull = false;
@@ -81,7 +81,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
 
   /** Bytes queued for sending, not yet handed to the kernel. */
   get sendBufferLength(): number {
-    return (this.socket?.writableLength ?? 0) + this.outBytes;
+    return (this.socket?.writableLength ?? 0) + this.out.length;
   }
 
   get isPaused(): boolean {
@@ -94,8 +94,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.closeReason = undefined;
     this.closeError = undefined;
     this.full = false;
-    this.outQueue = [];
-    this.outBytes = 0;
+    this.out.clear();
     this.markFull = false;
     this.packetLength = 0;
     this.parserState = undefined;
@@ -120,11 +119,12 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     const rb = this.rb;
     const parser = this.parser;
     const max = parser.maxPacketSize;
+    const fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
     while (rb.length > 0 && !this.paused && !this.closing) {
       let n = this.packetLength;
       if (n === 0) {
         try {
-          n = parser.input(rb.view(), this);
+          n = fast ? parser.inputAt!(rb.raw, rb.start, rb.end, this) : parser.input(rb.view(), this);
         } catch (e) {
           this.badPacket(badPacketError(e));
           return;
@@ -154,11 +154,17 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
         rb.reserve(n);
         return;
       }
-      const packet = rb.take(n);
       this.packetLength = 0;
       let message: unknown;
       try {
-        message = parser.decode(packet, this);
+        if (fast) {
+          const start = rb.start;
+          const raw = rb.raw;
+          rb.skip(n);
+          message = parser.decodeAt!(raw, start, n, this);
+        } else {
+          message = parser.decode(rb.take(n), this);
+        }
       } catch (e) {
         this.badPacket(badPacketError(e));
         return;
@@ -201,61 +207,50 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
       );
       return false;
     }
-    const data = raw ? (message as Encoded) : this.parser.encode(message, this);
-    if (typeof data === 'string') this.enqueue(Buffer.from(data, 'utf8'));
-    else if (Buffer.isBuffer(data)) this.enqueue(data);
-    else for (const part of data) this.enqueue(typeof part === 'string' ? Buffer.from(part, 'utf8') : part);
+    const out = this.out;
+    const parser = this.parser;
+    if (!raw && parser.encodeTo !== undefined) {
+      parser.encodeTo(message, out, this);
+      this.afterSend(socket);
+      return !this.full;
+    }
+    const data = raw ? (message as Encoded) : parser.encode(message, this);
+    if (typeof data === 'string') out.appendString(data);
+    else if (Buffer.isBuffer(data)) out.appendBuffer(data);
+    else
+      for (const part of data) {
+        if (typeof part === 'string') out.appendString(part);
+        else out.appendBuffer(part);
+      }
+    this.afterSend(socket);
+    return !this.full;
+  }
+
+  private afterSend(socket: Socket): void {
     this.messagesOut++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(flushSoon, this);
     }
-    if (socket.writableLength + this.outBytes > this.maxSendBuffer) {
+    if (socket.writableLength + this.out.length > this.maxSendBuffer) {
       this.full = true;
       this.markFull = true;
       this.dispatchBufferFull();
-      return false;
     }
-    return true;
-  }
-
-  private enqueue(buf: Buffer): void {
-    if (buf.length === 0) return;
-    this.outQueue.push(buf);
-    this.outBytes += buf.length;
   }
 
   /** Write what send() queued. Runs once per event-loop turn (and before a close). */
   protected flush(): void {
     this.flushScheduled = false;
     const socket = this.socket;
-    const queue = this.outQueue;
-    if (socket === null || socket.destroyed) {
-      this.outQueue = [];
-      this.outBytes = 0;
-      return;
-    }
-    if (queue.length === 1) socket.write(queue[0]!);
-    else if (queue.length > 1) {
+    const parts = this.out.take();
+    if (socket === null || socket.destroyed) return;
+    if (parts.length === 1) socket.write(parts[0]!);
+    else if (parts.length > 1) {
       socket.cork();
-      let start = 0;
-      let small = 0;
-      for (let i = 0; i < queue.length; i++) {
-        const b = queue[i]!;
-        if (b.length < JOIN_LIMIT) {
-          small += b.length;
-          continue;
-        }
-        if (i > start) socket.write(join(queue, start, i, small));
-        socket.write(b);
-        start = i + 1;
-        small = 0;
-      }
-      if (start < queue.length) socket.write(join(queue, start, queue.length, small));
+      for (const p of parts) socket.write(p);
       socket.uncork();
     }
-    this.outQueue = [];
-    this.outBytes = 0;
     if (this.markFull) {
       this.markFull = false;
       // Everything sent after the buffer filled up is dropped, so when this marker is
@@ -326,8 +321,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.socket = null;
     this.closing = false;
     this.full = false;
-    this.outQueue = [];
-    this.outBytes = 0;
+    this.out.clear();
     this.rb.clear();
     this.packetLength = 0;
     const reason = this.closeReason ?? 'peer';
@@ -361,21 +355,6 @@ function onSocketTimeout(this: TaggedSocket): void {
 }
 function flushSoon(ep: BaseConnection): void {
   ep._flushSoon();
-}
-
-/** Messages under this size are joined into one buffer before writing; larger ones are not copied. */
-const JOIN_LIMIT = 16 * 1024;
-
-function join(queue: Buffer[], from: number, to: number, bytes: number): Buffer {
-  if (to - from === 1) return queue[from]!;
-  const out = Buffer.allocUnsafe(bytes);
-  let off = 0;
-  for (let i = from; i < to; i++) {
-    const b = queue[i]!;
-    b.copy(out, off);
-    off += b.length;
-  }
-  return out;
 }
 
 function tooLarge(n: number, max: number, peer: string, unbounded: boolean): BeyodError {

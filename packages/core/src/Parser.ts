@@ -1,4 +1,5 @@
 import type { Endpoint } from './events';
+import type { SendBuffer } from './SendBuffer';
 
 /** What encode() may return: one buffer or string, or several written back to back. */
 export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
@@ -24,6 +25,19 @@ export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
  */
 export class Parser<In = Buffer, Out = Buffer | string> {
   maxPacketSize = 8 * 1024 * 1024;
+
+  /**
+   * Optional fast path for hot parsers: input() over `buffer[start, end)` and decode() of
+   * `buffer[start, start + length)`, without making a Buffer view per packet (views are a
+   * measurable share of a small message's cost). When a parser has both, the connection uses
+   * them instead of input() and decode(); they must behave exactly the same. A parser that
+   * offers them should drop them (set them to undefined) when a subclass overrides input()
+   * or decode() — see frame/FrameParser.
+   */
+  inputAt?(buffer: Buffer, start: number, end: number, connection: Endpoint): number;
+  decodeAt?(buffer: Buffer, start: number, length: number, connection: Endpoint): In;
+  /** Optional fast path for encode(): append the encoded message to `out` (no Buffer of its own). */
+  encodeTo?(message: Out, out: SendBuffer, connection: Endpoint): void;
 
   input(buffer: Buffer, _connection: Endpoint): number {
     return buffer.length;

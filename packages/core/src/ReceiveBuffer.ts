@@ -10,29 +10,29 @@
  */
 export class ReceiveBuffer {
   private buf: Buffer | null = null;
-  private start = 0;
-  private end = 0;
+  private begin = 0;
+  private stop = 0;
   /** False when `buf` is a chunk we do not own (from the socket): never write into it. */
   private owned = false;
 
   /** Bytes held. */
   get length(): number {
-    return this.end - this.start;
+    return this.stop - this.begin;
   }
 
   push(chunk: Buffer): void {
     const n = chunk.length;
     if (n === 0) return;
-    if (this.buf === null || this.start === this.end) {
+    if (this.buf === null || this.begin === this.stop) {
       this.buf = chunk;
-      this.start = 0;
-      this.end = n;
+      this.begin = 0;
+      this.stop = n;
       this.owned = false;
       return;
     }
-    if (this.owned && this.buf.length - this.end >= n) {
-      chunk.copy(this.buf, this.end);
-      this.end += n;
+    if (this.owned && this.buf.length - this.stop >= n) {
+      chunk.copy(this.buf, this.stop);
+      this.stop += n;
       return;
     }
     this.grow(this.length + n, chunk);
@@ -41,43 +41,62 @@ export class ReceiveBuffer {
   /** Make room for `total` bytes in one contiguous buffer (a known packet length). */
   reserve(total: number): void {
     const buf = this.buf;
-    if (buf === null || (this.owned && buf.length - this.start >= total)) return;
+    if (buf === null || (this.owned && buf.length - this.begin >= total)) return;
     this.grow(total, null);
   }
 
   private grow(need: number, chunk: Buffer | null): void {
     const held = this.length;
     const next = Buffer.allocUnsafe(Math.max(need, held * 2, 4096));
-    if (this.buf !== null) this.buf.copy(next, 0, this.start, this.end);
+    if (this.buf !== null) this.buf.copy(next, 0, this.begin, this.stop);
     let end = held;
     if (chunk !== null) {
       chunk.copy(next, end);
       end += chunk.length;
     }
     this.buf = next;
-    this.start = 0;
-    this.end = end;
+    this.begin = 0;
+    this.stop = end;
     this.owned = true;
   }
 
   /** All held bytes, contiguous (a view, not a copy). */
   view(): Buffer {
-    return this.buf === null ? EMPTY : this.buf.subarray(this.start, this.end);
+    return this.buf === null ? EMPTY : this.buf.subarray(this.begin, this.stop);
+  }
+
+  /** The buffer holding the bytes, and where they start and end in it (for inputAt/decodeAt). */
+  get raw(): Buffer {
+    return this.buf ?? EMPTY;
+  }
+
+  get start(): number {
+    return this.begin;
+  }
+
+  get end(): number {
+    return this.stop;
+  }
+
+  /** Drop the first n bytes (n <= length). */
+  skip(n: number): void {
+    this.begin += n;
+    if (this.begin === this.stop) this.clear();
   }
 
   /** Remove and return the first n bytes (n <= length), as a view. */
   take(n: number): Buffer {
     const buf = this.buf as Buffer;
-    const out = buf.subarray(this.start, this.start + n);
-    this.start += n;
-    if (this.start === this.end) this.clear();
+    const out = buf.subarray(this.begin, this.begin + n);
+    this.begin += n;
+    if (this.begin === this.stop) this.clear();
     return out;
   }
 
   clear(): void {
     this.buf = null;
-    this.start = 0;
-    this.end = 0;
+    this.begin = 0;
+    this.stop = 0;
     this.owned = false;
   }
 }

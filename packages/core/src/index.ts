@@ -30,6 +30,7 @@ export { Listener, type ListenerOptions, type ListenerStats, type TlsOptions } f
 export { type LogOptions, type Logger, createLogger, rootLogger, setRootLogger } from './logger';
 export { type Encoded, Parser } from './Parser';
 export { ReceiveBuffer } from './ReceiveBuffer';
+export { SendBuffer } from './SendBuffer';
 export {
   type ConnectionInfo,
   MAX_SERVER_ID,

@@ -1,4 +1,4 @@
-import { BeyodError, type Endpoint, ErrorCodes, Parser } from '@beyod/core';
+import { BeyodError, type Endpoint, ErrorCodes, Parser, type SendBuffer } from '@beyod/core';
 
 /** Bytes in the length header. */
 export const HEADER_SIZE = 4;
@@ -15,6 +15,32 @@ export class FrameParser extends Parser<Buffer | string, Buffer | string> {
   /** What decode() returns: the payload as a Buffer, or decoded as UTF-8 text. */
   encoding: 'buffer' | 'utf8' = 'buffer';
 
+  constructor() {
+    super();
+    // the fast path must not bypass a subclass's own input() or decode()
+    const self = this as Parser<Buffer | string, Buffer | string>;
+    if (this.input !== FrameParser.prototype.input || this.decode !== FrameParser.prototype.decode) {
+      self.inputAt = undefined;
+      self.decodeAt = undefined;
+    }
+    if (this.encode !== FrameParser.prototype.encode) self.encodeTo = undefined;
+  }
+
+  override inputAt(buffer: Buffer, start: number, end: number, _connection: Endpoint): number {
+    if (end - start < HEADER_SIZE) return 0;
+    const n = buffer.readUInt32BE(start);
+    if (n < HEADER_SIZE) {
+      throw new BeyodError(ErrorCodes.BAD_PACKET, `frame length ${n} is shorter than its own ${HEADER_SIZE}-byte header`, { length: n });
+    }
+    return n;
+  }
+
+  override decodeAt(buffer: Buffer, start: number, length: number, _connection: Endpoint): Buffer | string {
+    return this.encoding === 'utf8'
+      ? buffer.toString('utf8', start + HEADER_SIZE, start + length)
+      : buffer.subarray(start + HEADER_SIZE, start + length);
+  }
+
   override input(buffer: Buffer, _connection: Endpoint): number {
     if (buffer.length < HEADER_SIZE) return 0;
     const n = buffer.readUInt32BE(0);
@@ -27,6 +53,16 @@ export class FrameParser extends Parser<Buffer | string, Buffer | string> {
   override decode(packet: Buffer, _connection: Endpoint): Buffer | string {
     const payload = packet.subarray(HEADER_SIZE);
     return this.encoding === 'utf8' ? payload.toString('utf8') : payload;
+  }
+
+  override encodeTo(message: Buffer | string, out: SendBuffer, _connection: Endpoint): void {
+    if (typeof message === 'string') {
+      out.appendUInt32BE(Buffer.byteLength(message, 'utf8') + HEADER_SIZE);
+      out.appendString(message);
+    } else {
+      out.appendUInt32BE(message.length + HEADER_SIZE);
+      out.appendBuffer(message);
+    }
   }
 
   override encode(message: Buffer | string, _connection: Endpoint): [Buffer, Buffer] {

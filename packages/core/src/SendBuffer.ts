@@ -1,0 +1,96 @@
+/** Buffers at least this large are written as they are; smaller ones are copied together. */
+export const JOIN_LIMIT = 16 * 1024;
+/** Smallest accumulation buffer: under 4 KiB, Buffer.allocUnsafe slices Node's shared pool. */
+const MIN_ACC = 4000;
+const MAX_ACC = 64 * 1024;
+
+/**
+ * The bytes a connection sends in one event-loop turn. Small messages are copied, as they are
+ * sent, into one accumulation buffer, so a turn's worth goes out in one write system call
+ * without a buffer (or array) per message; large ones are kept by reference, never copied.
+ * Bytes handed out by take() are never written again.
+ */
+export class SendBuffer {
+  /** Bytes held. */
+  length = 0;
+  private acc: Buffer | null = null;
+  /** acc[segStart, accLen) is the part not yet sealed into `parts`. */
+  private segStart = 0;
+  private accLen = 0;
+  private parts: Buffer[] = [];
+  /** Bytes sent in the last turn: sizes the next accumulation buffer. */
+  private lastTurn = 0;
+
+  appendBuffer(b: Buffer): void {
+    const n = b.length;
+    if (n === 0) return;
+    if (n >= JOIN_LIMIT) {
+      this.seal();
+      this.parts.push(b);
+    } else {
+      this.reserve(n);
+      b.copy(this.acc as Buffer, this.accLen);
+      this.accLen += n;
+    }
+    this.length += n;
+  }
+
+  appendString(s: string): void {
+    const worst = s.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (worst >= JOIN_LIMIT) {
+      this.appendBuffer(Buffer.from(s, 'utf8'));
+      return;
+    }
+    this.reserve(worst);
+    const n = (this.acc as Buffer).write(s, this.accLen, 'utf8');
+    this.accLen += n;
+    this.length += n;
+  }
+
+  /** A 4-byte unsigned big-endian integer (a length header), without a Buffer of its own. */
+  appendUInt32BE(v: number): void {
+    this.reserve(4);
+    const acc = this.acc as Buffer;
+    const i = this.accLen;
+    acc[i] = v >>> 24;
+    acc[i + 1] = (v >>> 16) & 0xff;
+    acc[i + 2] = (v >>> 8) & 0xff;
+    acc[i + 3] = v & 0xff;
+    this.accLen = i + 4;
+    this.length += 4;
+  }
+
+  private reserve(n: number): void {
+    const acc = this.acc;
+    if (acc !== null && acc.length - this.accLen >= n) return;
+    this.seal();
+    this.acc = Buffer.allocUnsafe(Math.max(MIN_ACC, n, Math.min(this.lastTurn, MAX_ACC)));
+    this.segStart = 0;
+    this.accLen = 0;
+  }
+
+  private seal(): void {
+    if (this.acc !== null && this.accLen > this.segStart) {
+      this.parts.push(this.acc.subarray(this.segStart, this.accLen));
+      this.segStart = this.accLen;
+    }
+  }
+
+  /** Everything held, in order, as few buffers as possible; the buffer is empty after. */
+  take(): Buffer[] {
+    this.seal();
+    const parts = this.parts;
+    this.lastTurn = this.length;
+    this.parts = [];
+    this.length = 0;
+    // let the accumulation buffer go with the data: an idle connection holds no memory
+    this.acc = null;
+    return parts;
+  }
+
+  clear(): void {
+    this.parts = [];
+    this.length = 0;
+    this.acc = null;
+  }
+}
