@@ -1,0 +1,44 @@
+import { SendBuffer } from '@beyod/core';
+
+const joined = (parts: Buffer[]) => Buffer.concat(parts);
+
+describe('SendBuffer', () => {
+  it('keeps the order of small and large pieces, strings and integers', () => {
+    const out = new SendBuffer();
+    const big = Buffer.alloc(20_000, 'b');
+    out.appendUInt32BE(0x01020304);
+    out.appendString('é€');
+    out.appendBuffer(big);
+    out.appendBuffer(Buffer.from('tail'));
+    expect(out.length).toBe(4 + 5 + 20_000 + 4);
+    const parts = out.take();
+    expect(parts).toHaveLength(3); // [header + string], big (by reference), tail
+    expect(parts[1]).toBe(big);
+    expect(joined(parts)).toEqual(Buffer.concat([Buffer.from([1, 2, 3, 4]), Buffer.from('é€'), big, Buffer.from('tail')]));
+    expect(out.length).toBe(0);
+  });
+
+  it('joins many small messages into one buffer', () => {
+    const out = new SendBuffer();
+    for (let i = 0; i < 500; i++) out.appendString(`m${i};`);
+    const parts = out.take();
+    expect(joined(parts).toString()).toBe(Array.from({ length: 500 }, (_, i) => `m${i};`).join(''));
+    expect(parts.length).toBeLessThanOrEqual(2);
+  });
+
+  it('never rewrites bytes it handed out', () => {
+    const out = new SendBuffer();
+    out.appendString('first');
+    const [first] = out.take();
+    for (let i = 0; i < 100; i++) out.appendString('second turn');
+    out.take();
+    expect(first!.toString()).toBe('first');
+  });
+
+  it('a long string goes by way of one Buffer, not the accumulator', () => {
+    const out = new SendBuffer();
+    const s = 'x'.repeat(10_000); // 30,000 bytes in the worst case: over the join limit
+    out.appendString(s);
+    expect(joined(out.take()).toString()).toBe(s);
+  });
+});
