@@ -29,7 +29,8 @@ export function percentile(xs: number[], p: number): number {
 }
 
 export function fmt(n: number): string {
-  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+  if (Number.isInteger(n) || n >= 100) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(2);
 }
 
 export function printTable(title: string, header: string[], rows: Array<Array<string | number>>): void {

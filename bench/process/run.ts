@@ -18,6 +18,8 @@ const BIN = path.join(ROOT, 'packages/cli/bin/beyod.js');
 const CONFIG = path.join(ROOT, 'bench/echo/app/config/main.ts');
 const respawns = Number(process.argv[2] ?? 10);
 const seconds = process.argv[3] ?? '5';
+/** Busy-loop iterations per message in the application-work variant (~20 µs here). */
+const WORK = 20000;
 
 interface App {
   child: ChildProcess;
@@ -25,9 +27,9 @@ interface App {
   runtime: string;
 }
 
-async function startApp(workers: number, parser = 'frame'): Promise<App> {
+async function startApp(workers: number, parser = 'frame', work = 0): Promise<App> {
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'beyod-bench-'));
-  const env = { ...process.env, BENCH_RUNTIME: runtime, BENCH_WORKERS: String(workers), BENCH_PARSER: parser };
+  const env = { ...process.env, BENCH_RUNTIME: runtime, BENCH_WORKERS: String(workers), BENCH_PARSER: parser, BENCH_WORK: String(work) };
   const child = spawn(process.execPath, [BIN, 'start', '--config', CONFIG], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
@@ -124,11 +126,11 @@ async function reloadUnderLoad(): Promise<{ sent: number; failed: number; reload
   return { sent, failed, reloadMs };
 }
 
-async function echoThroughput(workers: number): Promise<number> {
-  const app = await startApp(workers);
+async function echoThroughput(workers: number, work = 0): Promise<number> {
+  const app = await startApp(workers, 'frame', work);
   try {
     const port = String(portOf(await status(app)));
-    const load = runTs(path.join(ROOT, 'bench/echo/load.ts'), ['127.0.0.1', port, '50', '64', '32', seconds]);
+    const load = runTs(path.join(ROOT, 'bench/echo/load.ts'), ['127.0.0.1', port, '50', work ? '8' : '64', '32', seconds]);
     const r = JSON.parse(await output(load)) as { msgs: number; seconds: number };
     return r.msgs / r.seconds;
   } finally {
@@ -172,6 +174,25 @@ async function echoThroughput(workers: number): Promise<number> {
     [
       [1, r1, '1.00x', ''],
       [2, r2, `${(r2 / r1).toFixed(2)}x`, '>= 1.7x'],
+    ],
+  );
+  // The load generator needs about a core of its own for the pure echo, so on 2 cores the
+  // second worker has little to run on. With application work per message the servers are
+  // the bottleneck, and the scaling of the process model shows.
+  const heavy1: number[] = [];
+  const heavy2: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    heavy1.push(await echoThroughput(1, WORK));
+    heavy2.push(await echoThroughput(2, WORK));
+  }
+  const h1 = median(heavy1);
+  const h2 = median(heavy2);
+  printTable(
+    `echo with application work (${WORK.toLocaleString('en-US')} busy-loop iterations per message), msgs/s (median of 3)`,
+    ['workerNum', 'msgs/s', 'ratio'],
+    [
+      [1, h1, '1.00x'],
+      [2, h2, `${(h2 / h1).toFixed(2)}x`],
     ],
   );
 })().catch((e) => {

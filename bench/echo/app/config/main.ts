@@ -15,7 +15,11 @@ export default defineConfig({
       pidFile: `${runtime}/beyod.pid`,
       stopTimeout: 2,
       listeners: {
-        echo: { listen: 'tcp://127.0.0.1:0', parser: env.BENCH_PARSER === 'text' ? text.Parser : frame.Parser, handler: EchoHandler },
+        echo: {
+          listen: 'tcp://127.0.0.1:0',
+          parser: env.BENCH_PARSER === 'text' ? text.Parser : frame.Parser,
+          handler: { class: EchoHandler, work: Number(env.BENCH_WORK ?? 0) },
+        },
       },
     },
   },
