@@ -174,10 +174,18 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     }
   }
 
+  /**
+   * The parser refused the input: nothing more is parsed from this connection, the handler is
+   * told (it may send an error answer), then the connection is closed — gracefully, so the
+   * answers to the packets before the bad one, already queued, still reach the peer.
+   */
   private badPacket(error: BeyodError): void {
     this.rb.clear();
+    this.packetLength = 0;
+    this.closeReason ??= 'bad-packet';
+    this.closeError ??= error;
     this.dispatchBadPacket(error);
-    this.destroy('bad-packet', error);
+    this.end();
   }
 
   /**
@@ -280,10 +288,16 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
 
   /** Send `message` if given, then close gracefully (queued data is flushed first). */
   close(message?: unknown): void {
-    const socket = this.socket;
-    if (socket === null || this.closing) return;
+    if (this.socket === null || this.closing) return;
     if (message !== undefined) this.send(message);
     this.closeReason ??= 'local';
+    this.end();
+  }
+
+  /** Flush, send FIN, stop parsing; the socket is destroyed if the peer lingers. */
+  private end(): void {
+    const socket = this.socket;
+    if (socket === null || this.closing) return;
     this.closing = true;
     this.flush();
     // Keep reading (and discarding) so the peer's FIN is seen even if we were paused.

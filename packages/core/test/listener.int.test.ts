@@ -183,7 +183,7 @@ describe('Listener: bad input', () => {
     bad.write(mkFrame(Buffer.alloc(2000)));
     await bad.waitClose();
     expect(rec.bad[0]?.code).toBe(ErrorCodes.PACKET_TOO_LARGE);
-    expect(rec.closes.find((c) => c.reason === 'bad-packet')).toBeDefined();
+    await until(() => rec.closes.find((c) => c.reason === 'bad-packet'));
     ok.write(mkFrame('fine'));
     expect(unframe(await ok.waitBytes(8)).map(String)).toEqual(['fine']);
   });
@@ -196,6 +196,14 @@ describe('Listener: bad input', () => {
     await bad.waitClose();
     expect(rec.bad[0]?.code).toBe(ErrorCodes.PACKET_TOO_LARGE);
     expect(l.getStats().badPackets).toBe(1);
+  });
+
+  it('answers to the packets before a bad one still reach the peer, then it is closed', async () => {
+    const l = await startListener({});
+    const c = await client(l);
+    c.write(Buffer.concat([mkFrame('one'), mkFrame('two'), Buffer.from([0xff, 0xff, 0xff, 0xff]), mkFrame('never')]));
+    await c.waitClose();
+    expect(unframe(c.received).map(String)).toEqual(['one', 'two']);
   });
 
   it('a parser that throws is a bad packet for that connection', async () => {

@@ -141,18 +141,13 @@ export class Handler extends BaseHandler {
     state.conn.resume();
   }
 
-  /** The frame could not be parsed: say why in an error packet, written before the close. */
+  /** The frame could not be parsed: say why in an error packet (the core then closes, flushing it). */
   override onBadPacket(event: ErrorEvent): void {
-    const socket = (event.sender as Connection).rawSocket;
-    if (socket === null || socket.destroyed) return;
     const tooLarge = event.error.code === ErrorCodes.PACKET_TOO_LARGE;
     const packet = tooLarge
       ? errorPacket(WireCodes.EXCEED_LIMIT, event.error.message, undefined, { limit: 'maxPacketSize' })
       : errorPacket(WireCodes.DATA_ERROR, event.error.message, undefined, undefined);
-    // The core destroys the socket right after this returns: write past the cork so the
-    // bytes reach the kernel now.
-    socket.uncork();
-    socket.write(packet);
+    event.sender.send(packet, true);
   }
 
   override onMessage(event: MessageEvent): void {
