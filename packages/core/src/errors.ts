@@ -3,6 +3,8 @@
  * each is listed in docs/errors.md (a test keeps the two in sync).
  */
 export const ErrorCodes = {
+  /** An error that had no code of its own, wrapped (BeyodError.from); its cause is attached. */
+  ERROR: 'BEYOD_ERROR',
   /** A configuration value is missing, unknown or of the wrong type; `data.path` names the key. */
   CONFIG_INVALID: 'BEYOD_CONFIG_INVALID',
   /** No config file where one was expected. */
@@ -35,6 +37,8 @@ export const ErrorCodes = {
   NOT_RUNNING: 'BEYOD_NOT_RUNNING',
   /** A control command got no answer in time. */
   CONTROL_TIMEOUT: 'BEYOD_CONTROL_TIMEOUT',
+  /** The control socket was asked something it does not do (or not in this mode). */
+  UNKNOWN_COMMAND: 'BEYOD_UNKNOWN_COMMAND',
   /** A worker failed to start (its listeners or onWorkerStart threw). */
   WORKER_START_FAILED: 'BEYOD_WORKER_START_FAILED',
 } as const;
@@ -74,7 +78,7 @@ export class BeyodError extends Error {
       return new BeyodError(s.code, String(s.message), s.data);
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    return new BeyodError('BEYOD_ERROR', err.message, undefined, { cause: err });
+    return new BeyodError(ErrorCodes.ERROR, err.message, undefined, { cause: err });
   }
 }
 

@@ -4,7 +4,7 @@ import { BeyodError, ErrorCodes, toError } from '../errors';
 import { type Logger, rootLogger } from '../logger';
 import { type ConnectionInfo, type Server, type WorkerStats, gpidOf } from '../Server';
 import { ControlServer, controlSocketPath } from './control';
-import { type FromWorker, type StatusReport, type ToWorker, type WorkerStatus, isFromWorker } from './messages';
+import { type FromWorker, type StatusReport, type ToWorker, type WorkerStatus, isFromWorker, toWorkerStatus } from './messages';
 import { acquirePidFile, releasePidFile } from './pidFile';
 
 /** How the master forks workers. */
@@ -398,7 +398,7 @@ export class Master extends EventEmitter {
         setImmediate(() => void this.stop().then(() => this.emit('stopped')));
         return { pid: process.pid };
       default:
-        throw new BeyodError('BEYOD_UNKNOWN_COMMAND', `unknown control command '${cmd}'`);
+        throw new BeyodError(ErrorCodes.UNKNOWN_COMMAND, `unknown control command '${cmd}'`);
     }
   }
 
@@ -434,21 +434,11 @@ export class Master extends EventEmitter {
       .map((s): WorkerStatus => {
         const st = fresh.get(s.id) ?? s.stats;
         if (st && fresh.get(s.id)) s.stats = st;
-        return {
-          workerId: s.id,
-          pid: s.pid,
-          gpid: gpidOf(this.server.serverId, s.id),
-          state: s.state,
-          uptime: s.worker && s.forkedAt ? now - (st?.startAt || s.forkedAt) : 0,
-          memory: st?.memory ?? 0,
-          connections: st?.connections ?? 0,
-          messagesIn: st?.messagesIn ?? 0,
-          messagesOut: st?.messagesOut ?? 0,
-          bytesIn: st?.bytesIn ?? 0,
-          bytesOut: st?.bytesOut ?? 0,
-          respawns: s.respawns,
-          listeners: (st?.listeners ?? []).map(({ name, listen, address, connections }) => ({ name, listen, address, connections })),
-        };
+        const uptime = s.worker && s.forkedAt ? now - (st?.startAt || s.forkedAt) : 0;
+        return toWorkerStatus(
+          { workerId: s.id, pid: s.pid, gpid: gpidOf(this.server.serverId, s.id), state: s.state, uptime, respawns: s.respawns },
+          st,
+        );
       });
     return {
       id: this.server.app?.id ?? 'beyod',

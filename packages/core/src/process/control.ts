@@ -71,7 +71,7 @@ export class ControlServer {
       reply = { ok: true, data: await this.handler(req) };
     } catch (e) {
       const err = toError(e);
-      reply = { ok: false, error: { code: (err as BeyodError).code ?? 'BEYOD_ERROR', message: err.message } };
+      reply = { ok: false, error: { code: (err as BeyodError).code ?? ErrorCodes.ERROR, message: err.message } };
     }
     if (!socket.destroyed) socket.write(JSON.stringify(reply) + '\n');
   }
@@ -105,7 +105,7 @@ export function controlRequest<T = unknown>(path: string, req: ControlRequest, t
       try {
         const reply = JSON.parse(buf.slice(0, i)) as { ok: boolean; data?: T; error?: { code: string; message: string } };
         if (reply.ok) resolve(reply.data as T);
-        else reject(new BeyodError(reply.error?.code ?? 'BEYOD_ERROR', reply.error?.message ?? 'control request failed'));
+        else reject(new BeyodError(reply.error?.code ?? ErrorCodes.ERROR, reply.error?.message ?? 'control request failed'));
       } catch (e) {
         reject(toError(e));
       }

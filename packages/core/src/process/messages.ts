@@ -45,3 +45,20 @@ export interface WorkerStatus {
   /** Each listener's bound address and live connections. */
   listeners: Array<{ name: string; listen: string; address: string | undefined; connections: number }>;
 }
+
+/** A worker's status line: who it is (from the master's table) and its latest figures. */
+export function toWorkerStatus(
+  who: Pick<WorkerStatus, 'workerId' | 'pid' | 'gpid' | 'state' | 'uptime' | 'respawns'>,
+  st: WorkerStats | undefined,
+): WorkerStatus {
+  return {
+    ...who,
+    memory: st?.memory ?? 0,
+    connections: st?.connections ?? 0,
+    messagesIn: st?.messagesIn ?? 0,
+    messagesOut: st?.messagesOut ?? 0,
+    bytesIn: st?.bytesIn ?? 0,
+    bytesOut: st?.bytesOut ?? 0,
+    listeners: (st?.listeners ?? []).map(({ name, listen, address, connections }) => ({ name, listen, address, connections })),
+  };
+}

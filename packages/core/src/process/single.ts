@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Application } from '../Application';
-import { BeyodError } from '../errors';
+import { BeyodError, ErrorCodes } from '../errors';
 import { type Logger } from '../logger';
 import { gpidOf } from '../Server';
 import { ControlServer, controlSocketPath } from './control';
-import type { StatusReport } from './messages';
+import { type StatusReport, toWorkerStatus } from './messages';
 import { acquirePidFile, releasePidFile } from './pidFile';
 
 /**
@@ -78,7 +78,7 @@ export class SingleProcess extends EventEmitter {
         return { pid: process.pid };
       default:
         throw new BeyodError(
-          'BEYOD_UNKNOWN_COMMAND',
+          ErrorCodes.UNKNOWN_COMMAND,
           cmd === 'reload' ? 'reload is not available in single-process mode' : `unknown control command '${cmd}'`,
         );
     }
@@ -95,21 +95,10 @@ export class SingleProcess extends EventEmitter {
       master: { pid: process.pid, startAt: this.startAt, uptime: now - this.startAt },
       workerNum: 1,
       workers: [
-        {
-          workerId: 1,
-          pid: process.pid,
-          gpid: gpidOf(server.serverId, 1),
-          state: 'ready',
-          uptime: now - st.startAt,
-          memory: st.memory,
-          connections: st.connections,
-          messagesIn: st.messagesIn,
-          messagesOut: st.messagesOut,
-          bytesIn: st.bytesIn,
-          bytesOut: st.bytesOut,
-          respawns: 0,
-          listeners: st.listeners.map(({ name, listen, address, connections }) => ({ name, listen, address, connections })),
-        },
+        toWorkerStatus(
+          { workerId: 1, pid: process.pid, gpid: gpidOf(server.serverId, 1), state: 'ready', uptime: now - st.startAt, respawns: 0 },
+          st,
+        ),
       ],
     };
   }
