@@ -10,7 +10,7 @@ export default defineConfig({
       workerNum: 2,
       listeners: {
         web: {
-          listen: 'tcp://0.0.0.0:8080',
+          listen: process.env.HTTP_LISTEN ?? 'tcp://0.0.0.0:8080',
           idleTimeout: 120,
           parser: { class: http.Parser, maxPacketSize: 16 * 1024 * 1024, headerTimeout: 20, keepAliveTimeout: 5 },
           handler: { class: Site, documentRoot: 'public', directoryListing: true, maxFileSize: 8 * 1024 * 1024 },
