@@ -486,7 +486,7 @@ function listenFailed(l: Listener, err: NodeJS.ErrnoException): BeyodError {
           : err.message;
   return new BeyodError(
     ErrorCodes.LISTEN_FAILED,
-    `listener '${l.name}' cannot listen on ${l.listen}: ${what}`,
+    `${l.keyPath}.listen: listener '${l.name}' cannot listen on ${l.listen}: ${what}`,
     { listener: l.name, listen: l.listen, errno: err.code },
     { cause: err },
   );
