@@ -186,6 +186,13 @@ describe('master and workers', () => {
     expect(await run.exited).toBe(0);
   });
 
+  it('workers stop by themselves when the master is killed', async () => {
+    const { run, env } = await start({ BEYOD_TEST_WORKERS: '2' });
+    const s = await status(env);
+    process.kill(run.pid, 'SIGKILL');
+    for (const w of s.workers) await until(() => !alive(w.pid), 10000, `worker ${w.workerId} gone`);
+  });
+
   it('a second start on the same pid file is refused; a stale pid file is replaced', async () => {
     const { run, runtime, env } = await start({ BEYOD_TEST_WORKERS: '1' });
     const second = await beyod(['start'], env);
