@@ -378,7 +378,9 @@ describe('the CLI refuses clearly', () => {
     const { runtime, env } = testEnv({ BEYOD_TEST_LISTEN: `tcp://127.0.0.1:${port}` });
     const r = await beyod(['start'], env);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(`components.server.listeners.who.listen: listener 'who' cannot listen on tcp://127.0.0.1:${port}: the address is already in use`);
+    expect(r.stderr).toMatch(
+      `components.server.listeners.who.listen: listener 'who' cannot listen on tcp://127.0.0.1:${port}: the address is already in use`,
+    );
     expect(fs.existsSync(path.join(runtime, 'beyod.pid'))).toBe(false);
   });
 
