@@ -46,7 +46,7 @@ export class Connection extends BaseConnection {
   }
 
   protected dispatchBadPacket(error: BeyodError): void {
-    this.listener._countBadPacket();
+    this.listener.countBadPacket();
     this.log.warn({ conn: this.id, peer: this.peer, code: error.code, err: error.message }, 'bad packet, closing the connection');
     this.call('onBadPacket', new ErrorEvent(this, error));
   }

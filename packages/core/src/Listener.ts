@@ -368,8 +368,11 @@ export class Listener implements ListenerOptions {
     return true;
   }
 
-  /** @internal */
-  _countBadPacket(): void {
+  /**
+   * Count a bad packet in this listener's stats. The connection does it for what its parser
+   * refuses; a protocol that answers bad input itself (HTTP's 400, WebSocket's 1002) calls this.
+   */
+  countBadPacket(): void {
     this.counters.badPackets++;
   }
 

@@ -210,6 +210,7 @@ describe('http: bad input and limits', () => {
     const [r] = await responses(bad, 1);
     expect(r?.status).toBe(status);
     expect(r?.headers.connection).toBe('close');
+    expect(l.getStats().badPackets).toBe(1);
     ok.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
     expect((await responses(ok, 1))[0]?.status).toBe(200);
   });

@@ -215,6 +215,7 @@ describe('websocket with the ws client', () => {
     const close = frames.find(([op]) => op === Opcode.CLOSE);
     expect(close?.[1].readUInt16BE(0)).toBe(1002);
     expect(h.bad[0]?.code).toBe(websocket.WebSocketErrorCodes.PROTOCOL_ERROR);
+    expect(l.getStats().badPackets).toBe(1);
   });
 
   it('wss:// through a tls:// listener', async () => {

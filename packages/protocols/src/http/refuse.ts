@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { Endpoint } from '@beyod/core';
+import type { Endpoint, Listener } from '@beyod/core';
 import { HttpRequest } from './HttpRequest';
 import { HttpResponse } from './HttpResponse';
 import type { HttpState, ParseError } from './state';
@@ -11,6 +11,7 @@ import type { HttpState, ParseError } from './state';
 export function refuse(conn: Endpoint, state: HttpState, error: ParseError, request?: HttpRequest): void {
   state.failed = true;
   (conn as Endpoint & { pause?: () => void }).pause?.();
+  (conn as Endpoint & { listener?: Listener }).listener?.countBadPacket();
   const req = request ?? HttpRequest.refused(error, conn.peer);
   const res = new HttpResponse(req, conn, state);
   res.closesConnection = true;

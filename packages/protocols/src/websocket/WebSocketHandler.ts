@@ -206,6 +206,7 @@ export class WebSocketHandler extends HttpHandler {
 
   private violation(conn: Connection, v: ProtocolViolation): void {
     conn.pause();
+    conn.listener.countBadPacket();
     const error = new BeyodError(v.errorCode, `${v.reason} (from ${conn.peer}; closing with ${v.code})`, { code: v.code, peer: conn.peer });
     this.callHook(conn, () => this.onBadPacket(new ErrorEvent(conn, error)));
     this.close(conn, v.code, v.reason);
