@@ -298,7 +298,18 @@ describe('http: backpressure and TLS', () => {
     socket.pause();
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     await until(() => produced > 0);
-    await new Promise((r) => setTimeout(r, 300)); // time for the server to run ahead, if it would
+    // wait until the producer stalls (backpressure engaged): unchanged over 20 polls in a row
+    let last = -1;
+    let same = 0;
+    await until(
+      () => {
+        same = produced === last ? same + 1 : 0;
+        last = produced;
+        return same >= 20;
+      },
+      10_000,
+      'the stream to stall',
+    );
     // What is in flight is the kernel's socket buffers plus at most about maxSendBuffer.
     expect(produced).toBeLessThan(total / 2);
     expect([...l.connections.values()][0]?.sendBufferLength ?? 0).toBeLessThan(1024 * 1024);
