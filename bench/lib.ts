@@ -1,5 +1,6 @@
 /* Shared bits of the benchmarks: machine description, medians, tables, child processes. */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -86,4 +87,15 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   const t = setTimeout(() => child.kill('SIGKILL'), 5000);
   await done;
   clearTimeout(t);
+}
+
+/** A TCP port free on loopback right now (for servers that cannot bind port 0, like redis-server). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }

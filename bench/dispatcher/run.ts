@@ -13,7 +13,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { firstLine, machine, median, printTable, stopChild } from '../lib';
+import { firstLine, freePort, machine, median, printTable, stopChild } from '../lib';
 
 const seconds = process.argv[2] ?? '5';
 const rounds = Number(process.argv[3] ?? 3);
@@ -24,16 +24,6 @@ type Impl = 'beyod' | 'redis';
 
 function node(file: string, args: string[]): ChildProcess {
   return spawn(process.execPath, ['-r', '@beyod/cli/register', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 async function waitPort(port: number, ms = 10000): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as net from 'node:net';
-import { machine, median, output, printTable, runTs } from '../lib';
+import { freePort, machine, median, output, printTable, runTs } from '../lib';
 
 const seconds = process.argv[2] ?? '5';
 const rounds = Number(process.argv[3] ?? 3);
@@ -15,14 +15,6 @@ const LOADS = [
   { conns: 1, window: 100 },
   { conns: 1, window: 1 },
 ];
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {

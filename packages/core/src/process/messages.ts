@@ -1,4 +1,5 @@
 import type { SerializedError } from '../errors';
+import type { ListenerStats } from '../Listener';
 import type { ConnectionInfo, WorkerStats } from '../Server';
 
 /** Master -> worker messages over cluster IPC. */
@@ -29,21 +30,15 @@ export interface StatusReport {
   workers: WorkerStatus[];
 }
 
-export interface WorkerStatus {
-  workerId: number;
-  pid: number;
-  gpid: number;
+export interface WorkerStatus extends Pick<
+  WorkerStats,
+  'workerId' | 'pid' | 'gpid' | 'memory' | 'connections' | 'messagesIn' | 'messagesOut' | 'bytesIn' | 'bytesOut'
+> {
   state: 'starting' | 'ready' | 'stopping' | 'down';
   uptime: number;
-  memory: number;
-  connections: number;
-  messagesIn: number;
-  messagesOut: number;
-  bytesIn: number;
-  bytesOut: number;
   respawns: number;
   /** Each listener's bound address and live connections. */
-  listeners: Array<{ name: string; listen: string; address: string | undefined; connections: number }>;
+  listeners: Array<Pick<ListenerStats, 'name' | 'listen' | 'address' | 'connections'>>;
 }
 
 /** A worker's status line: who it is (from the master's table) and its latest figures. */
