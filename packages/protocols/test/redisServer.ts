@@ -39,7 +39,7 @@ export function describeWithRedis(name: string, fn: () => void): void {
   });
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const port = (srv.address() as net.AddressInfo).port;
@@ -78,15 +78,29 @@ export class RedisServer {
     private readonly extraArgs: string[],
   ) {}
 
+  /** The pid of the running server (undefined when stopped). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** What the server printed last (for failure messages). */
+  get output(): string {
+    return this.log;
+  }
+
   get url(): string {
     return `tcp://127.0.0.1:${this.port}`;
   }
 
-  /** Start on a free port and wait until it answers PING (or NOAUTH, with requirepass). */
-  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+  /**
+   * Start on a free port and wait until it answers PING (or NOAUTH, with requirepass).
+   * `extraArgs` may be a function of the chosen port (e.g. a cluster bus port beside it).
+   */
+  static async start(extraArgs: string[] | ((port: number) => Promise<string[]>) = []): Promise<RedisServer> {
     let last: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const server = new RedisServer(await freePort(), extraArgs);
+      const port = await freePort();
+      const server = new RedisServer(port, typeof extraArgs === 'function' ? await extraArgs(port) : extraArgs);
       try {
         await server.launch();
         return server;
