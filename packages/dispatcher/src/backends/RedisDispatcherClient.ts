@@ -98,6 +98,8 @@ export class RedisDispatcherClient extends EventEmitter implements DispatcherCli
   private readonly broadcastChannel: string;
   private broadcastSubscribed = false;
   private closed = false;
+  /** connect() has subscribed defaultChannel once: later 'ready's are reconnects (resubscribed). */
+  private initialized = false;
 
   constructor(options: RedisDispatcherOptions) {
     super();
@@ -130,7 +132,8 @@ export class RedisDispatcherClient extends EventEmitter implements DispatcherCli
     this.target = this.engine.target;
     this.deadlines = new Deadlines(this.target);
     this.engine.on('delivery', (channel, message) => this.onDelivery(channel, message));
-    this.engine.on('ready', () => this.emit('connect'));
+    // 'connect' means connected and subscribed: the first time, connect() says it once done.
+    this.engine.on('ready', () => this.initialized && this.emit('connect'));
     this.engine.on('close', (reason, error) => this.emit('close', { reason, error }));
     this.engine.on('error', (e) => this.listenerCount('error') > 0 && this.emit('error', e));
   }
@@ -154,6 +157,10 @@ export class RedisDispatcherClient extends EventEmitter implements DispatcherCli
       } catch (e) {
         throw fromRedis(e, 'subscribe', this.target);
       }
+    }
+    if (!this.initialized) {
+      this.initialized = true;
+      this.emit('connect');
     }
   }
 
