@@ -7,6 +7,7 @@
  * Prints one JSON line: deliveries/s and publish -> delivery latency p50 / p99 (ms).
  */
 import { type DispatcherClient, createClient } from '@beyod/dispatcher';
+import { percentile } from '../lib';
 
 const [target, secondsArg, workersArg, publishersArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 5);
@@ -21,10 +22,6 @@ const fail = (e: unknown) => {
   console.error(e);
   process.exit(1);
 };
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
-}
 
 async function main(): Promise<void> {
   let published = 0;
@@ -71,12 +68,11 @@ async function main(): Promise<void> {
   running = false;
   await sleep(300);
   await Promise.all(clients.map((c) => c.close()));
-  const sorted = Float64Array.from(latencies).sort();
   console.log(
     JSON.stringify({
       deliveredPerSec: (d1 - d0) / ((t1 - t0) / 1000),
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
       deliveredTotal: delivered,
     }),
   );

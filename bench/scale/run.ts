@@ -12,16 +12,14 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { firstLine, freePort, machine, median, printTable, stopChild } from '../lib';
+import { cpuSeconds, firstLine, freePort, machine, median, printTable, runTs, stopChild, waitPort } from '../lib';
 
 const seconds = process.argv[2] ?? '5';
 const rounds = Number(process.argv[3] ?? 3);
 const workers = process.argv[4] ?? '32';
 const publishers = process.argv[5] ?? '2';
-const ROOT = path.resolve(__dirname, '../..');
 
 type Kind = 'dispatcher' | 'sharded' | 'redis' | 'cluster';
 const LABEL: Record<Kind, string> = {
@@ -37,28 +35,8 @@ interface Backend {
   stop(): Promise<void>;
 }
 
-function node(file: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['-r', '@beyod/cli/register', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-async function waitPort(port: number, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function dispatchers(n: number): Promise<Backend> {
-  const children = Array.from({ length: n }, () => node(path.join(__dirname, '../dispatcher/server.ts'), []));
+  const children = Array.from({ length: n }, () => runTs(path.join(__dirname, '../dispatcher/server.ts')));
   const ports = await Promise.all(children.map((c) => firstLine(c)));
   return {
     target: ports.map((p) => `tcp://127.0.0.1:${p}`).join(','),
@@ -125,17 +103,6 @@ async function cluster(): Promise<Backend> {
   };
 }
 
-/** CPU seconds a process used so far (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime + stime, in clock ticks (USER_HZ = 100 on Linux)
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 async function measure(kind: Kind): Promise<Record<string, number>> {
   const backend =
     kind === 'dispatcher'
@@ -147,7 +114,7 @@ async function measure(kind: Kind): Promise<Record<string, number>> {
           : await cluster();
   try {
     const cpu0 = backend.pids.reduce((s, p) => s + cpuSeconds(p), 0);
-    const load = node(path.join(__dirname, 'load.ts'), [backend.target, seconds, workers, publishers]);
+    const load = runTs(path.join(__dirname, 'load.ts'), [backend.target, seconds, workers, publishers]);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       load.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,42 +1,16 @@
 /* A real Redis Cluster for the tests: N masters (+ replicas) on loopback, made with `redis-cli --cluster create`. */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { redis } from '@beyod/protocols';
 import { until } from 'test-helpers';
-import { REDIS_SERVER, RedisServer, freePort } from './redisServer';
-
-function onPath(bin: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { REDIS_SERVER, RedisServer, describeNeeding, freePort, onPath } from './redisServer';
 
 export const REDIS_CLI = onPath('redis-cli');
 
-/**
- * `describe` for suites that need a Redis Cluster (redis-server and redis-cli on PATH): skipped
- * with a visible message when they are missing — or failing, when BEYOD_REQUIRE_REDIS=1 (CI).
- */
+/** `describe` for suites that need a Redis Cluster (redis-server and redis-cli on PATH). */
 export function describeWithRedisCluster(name: string, fn: () => void): void {
-  if (REDIS_SERVER && REDIS_CLI) {
-    describe(name, fn);
-    return;
-  }
   const why = 'redis-server and redis-cli are needed on PATH (apt-get install redis-server)';
-  if (process.env.BEYOD_REQUIRE_REDIS === '1') {
-    describe(name, () => {
-      it('needs redis-server and redis-cli (BEYOD_REQUIRE_REDIS=1)', () => {
-        throw new Error(`${why}, and BEYOD_REQUIRE_REDIS=1 makes that a failure`);
-      });
-    });
-    return;
-  }
-  console.warn(`SKIPPED "${name}": ${why}. Set BEYOD_REQUIRE_REDIS=1 to make this a failure.`);
-  describe(name, () => {
-    it.skip(`SKIPPED: ${why}`, () => {});
-  });
+  describeNeeding(REDIS_SERVER !== undefined && REDIS_CLI !== undefined, why, name, fn);
 }
 
 /** One command to one node, on a connection of its own. */

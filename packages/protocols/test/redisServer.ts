@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { tmpDir, until } from 'test-helpers';
 
-function onPath(bin: string): string | undefined {
+export function onPath(bin: string): string | undefined {
   try {
     return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {
@@ -16,18 +16,17 @@ function onPath(bin: string): string | undefined {
 export const REDIS_SERVER = onPath('redis-server');
 
 /**
- * `describe` for suites that need redis-server: when it is not on PATH the suite is skipped with
- * a visible message — or fails, when BEYOD_REQUIRE_REDIS=1 (CI).
+ * `describe` for suites that need programs on PATH: when one is missing the suite is skipped
+ * with a visible message — or fails, when BEYOD_REQUIRE_REDIS=1 (CI).
  */
-export function describeWithRedis(name: string, fn: () => void): void {
-  if (REDIS_SERVER) {
+export function describeNeeding(found: boolean, why: string, name: string, fn: () => void): void {
+  if (found) {
     describe(name, fn);
     return;
   }
-  const why = 'redis-server is not on PATH (apt-get install redis-server)';
   if (process.env.BEYOD_REQUIRE_REDIS === '1') {
     describe(name, () => {
-      it('needs redis-server (BEYOD_REQUIRE_REDIS=1)', () => {
+      it(`${why} (BEYOD_REQUIRE_REDIS=1)`, () => {
         throw new Error(`${why}, and BEYOD_REQUIRE_REDIS=1 makes that a failure`);
       });
     });
@@ -37,6 +36,11 @@ export function describeWithRedis(name: string, fn: () => void): void {
   describe(name, () => {
     it.skip(`SKIPPED: ${why}`, () => {});
   });
+}
+
+/** `describe` for suites that need redis-server. */
+export function describeWithRedis(name: string, fn: () => void): void {
+  describeNeeding(REDIS_SERVER !== undefined, 'redis-server is not on PATH (apt-get install redis-server)', name, fn);
 }
 
 export async function freePort(): Promise<number> {

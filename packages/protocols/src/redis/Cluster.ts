@@ -59,11 +59,9 @@ const NOT_SENT = new Set<string>([
 ]);
 
 const noop = (): void => {};
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-  });
+// Not unref'd: a command waiting out a failover must keep a one-shot script alive until it
+// is served or its offlineTimeout passes (as StreamClient's reconnection timer does).
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A Redis Cluster client: each command goes to the master of its key's hash slot, over one
@@ -384,15 +382,32 @@ export class Cluster extends EventEmitter {
 
   /** The node's command connection, opened on first use; a lost one is replaced on next use. */
   private cmdClient(addr: string): Client {
+    return this.connection(addr, 'cmd');
+  }
+
+  /**
+   * A node's command (`cmd`) or subscription (`sub`) connection, opened on first use. When it
+   * goes, a command connection makes the map be read again; a subscription connection's
+   * channels are placed again (on whichever master owns them by then).
+   */
+  private connection(addr: string, kind: 'cmd' | 'sub'): Client {
     const n = this.nodeByAddr(addr);
-    if (n.cmd !== undefined) return n.cmd;
+    const existing = n[kind];
+    if (existing !== undefined) return existing;
     const c = new Client(this.options(n.url));
-    n.cmd = c;
+    n[kind] = c;
     const drop = () => {
-      if (n.cmd !== c) return;
-      n.cmd = undefined;
-      if (!this.closed) void this.refresh();
+      if (n[kind] !== c) return;
+      n[kind] = undefined;
+      if (this.closed) return;
+      if (kind === 'cmd') {
+        void this.refresh();
+        return;
+      }
+      for (const [ch, at] of this.placed) if (at === addr) this.placed.delete(ch);
+      this.resync();
     };
+    if (kind === 'sub') c.on('message', (e) => this.emit('message', e));
     c.on('close', drop);
     c.on('error', (e) => this.listenerCount('error') > 0 && this.emit('error', e));
     c.connect().catch(drop);
@@ -418,21 +433,7 @@ export class Cluster extends EventEmitter {
   // Shard-channel subscriptions
 
   private subClient(addr: string): Client {
-    const n = this.nodeByAddr(addr);
-    if (n.sub !== undefined) return n.sub;
-    const c = new Client(this.options(n.url));
-    n.sub = c;
-    const drop = () => {
-      if (n.sub !== c) return;
-      n.sub = undefined;
-      for (const [ch, at] of this.placed) if (at === addr) this.placed.delete(ch);
-      if (!this.closed) this.resync();
-    };
-    c.on('message', (e) => this.emit('message', e));
-    c.on('close', drop);
-    c.on('error', (e) => this.listenerCount('error') > 0 && this.emit('error', e));
-    c.connect().catch(drop);
-    return c;
+    return this.connection(addr, 'sub');
   }
 
   /** Wait until `channels` are subscribed where they belong, or offlineTimeout passes. */
