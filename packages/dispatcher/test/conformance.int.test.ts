@@ -233,6 +233,8 @@ function conformance(name: BackendName): void {
     it('before connect() requests fail with NOT_CONNECTED', async () => {
       const c = client();
       expect((await rejection(c.get('k'))).code).toBe(E.NOT_CONNECTED);
+      expect((await rejection(c.subscribe('x'))).code).toBe(E.NOT_CONNECTED);
+      expect((await rejection(c.qpop('q', { block: true, timeout: 1 }))).code).toBe(E.NOT_CONNECTED);
     });
   });
 

@@ -111,14 +111,17 @@ describeWithRedis('dispatcher Client API over Redis', () => {
     const lost = c.qpop('bq', { block: true, timeout: 0 });
     const r = await raw();
     await until(async () => /blocked_clients:1/.test(await r.info('clients')), 3000, 'blocked');
+    // the expectation is attached before the rejection can happen (no unhandled rejection)
+    const lostFails = expect(lost).rejects.toMatchObject({ code: E.DISCONNECTED });
     await server.restart();
-    await expect(lost).rejects.toMatchObject({ code: E.DISCONNECTED });
+    await lostFails;
     await until(() => c.connected, 3000, 'reconnected');
     const closing = c.qpop('bq', { block: true, timeout: 0 });
     const r2 = await raw();
     await until(async () => /blocked_clients:1/.test(await r2.info('clients')), 3000, 'blocked again');
+    const closingFails = expect(closing).rejects.toMatchObject({ code: E.CLIENT_CLOSED });
     await c.close();
-    await expect(closing).rejects.toMatchObject({ code: E.CLIENT_CLOSED });
+    await closingFails;
     await expect(c.get('k')).rejects.toMatchObject({ code: E.NOT_CONNECTED });
   });
 });

@@ -17,6 +17,7 @@ describe('redis.Cluster without a cluster', () => {
     const c = new redis.Cluster({ seeds: [`127.0.0.1:${await freePort()}`], connectTimeout: 2 });
     await expect(c.connect()).rejects.toMatchObject({ code: RedisErrorCodes.CLUSTER_UNAVAILABLE });
     await expect(c.call('GET', 'k')).rejects.toMatchObject({ code: 'BEYOD_NOT_CONNECTED' });
+    await expect(c.ssubscribe('ch')).rejects.toMatchObject({ code: 'BEYOD_NOT_CONNECTED' });
     await c.close();
   });
 });

@@ -100,6 +100,8 @@ export class RedisDispatcherClient extends EventEmitter implements DispatcherCli
   private closed = false;
   /** connect() has subscribed defaultChannel once: later 'ready's are reconnects (resubscribed). */
   private initialized = false;
+  /** connect() was called (requests before it fail with NOT_CONNECTED, as with Client). */
+  private started = false;
 
   constructor(options: RedisDispatcherOptions) {
     super();
@@ -144,9 +146,11 @@ export class RedisDispatcherClient extends EventEmitter implements DispatcherCli
 
   /** Connect, then subscribe defaultChannel (and the broadcast channel). */
   async connect(): Promise<void> {
+    this.started = true;
     try {
       await this.engine.connect();
     } catch (e) {
+      this.started = false;
       throw fromRedis(e, 'connect', this.target);
     }
     // After a reconnect, redis.Client subscribes again to what it had: only the first time here.
@@ -387,10 +391,9 @@ export class RedisDispatcherClient extends EventEmitter implements DispatcherCli
     shape: (v: T) => DispatcherResponse,
     timeout = this.requestTimeout,
   ): Promise<DispatcherResponse> {
-    if (this.closed) {
-      return Promise.reject(
-        new DispatcherError(DispatcherErrorCodes.NOT_CONNECTED, `${command}: not connected to ${this.target}; the client was closed`),
-      );
+    if (this.closed || !this.started) {
+      const why = this.closed ? 'the client was closed' : 'call connect() first';
+      return Promise.reject(new DispatcherError(DispatcherErrorCodes.NOT_CONNECTED, `${command}: not connected to ${this.target}; ${why}`));
     }
     let p: Promise<T>;
     try {

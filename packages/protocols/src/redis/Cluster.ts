@@ -217,6 +217,8 @@ export class Cluster extends EventEmitter {
    */
   async ssubscribe(...channels: string[]): Promise<number> {
     if (channels.length === 0) throw new BeyodError(RedisErrorCodes.BAD_ARGUMENT, 'SSUBSCRIBE needs at least one channel');
+    if (this.closed) throw this.closedError();
+    if (!this.started) throw new BeyodError(ErrorCodes.NOT_CONNECTED, 'redis.Cluster: call connect() first', { seeds: this.seeds });
     for (const c of channels) this.wanted.add(String(c));
     await this.settleSubscriptions(channels.map(String));
     return this.wanted.size;
