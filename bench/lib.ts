@@ -1,5 +1,6 @@
 /* Shared bits of the benchmarks: machine description, medians, tables, child processes. */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -98,4 +99,31 @@ export function freePort(): Promise<number> {
     });
     s.on('error', reject);
   });
+}
+
+/** Wait until something accepts connections on loopback `port`. */
+export async function waitPort(port: number, ms = 10000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** CPU seconds a process used so far: utime + stime from /proc (Linux; NaN elsewhere). */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100; // clock ticks, USER_HZ = 100
+  } catch {
+    return NaN;
+  }
 }

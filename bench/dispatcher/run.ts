@@ -10,10 +10,8 @@
  * Usage: npm run bench:dispatcher [-- seconds rounds subscribers]   (defaults 5 3 50)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import { firstLine, freePort, machine, median, printTable, stopChild } from '../lib';
+import { cpuSeconds, firstLine, freePort, machine, median, printTable, stopChild, waitPort } from '../lib';
 
 const seconds = process.argv[2] ?? '5';
 const rounds = Number(process.argv[3] ?? 3);
@@ -24,22 +22,6 @@ type Impl = 'beyod' | 'redis';
 
 function node(file: string, args: string[]): ChildProcess {
   return spawn(process.execPath, ['-r', '@beyod/cli/register', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-async function waitPort(port: number, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function startServer(impl: Impl): Promise<{ child: ChildProcess; port: number }> {
@@ -53,16 +35,6 @@ async function startServer(impl: Impl): Promise<{ child: ChildProcess; port: num
   });
   await waitPort(port);
   return { child, port };
-}
-
-/** CPU seconds a process used so far (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 async function measure(impl: Impl, kind: 'pubsub' | 'setget'): Promise<Record<string, number>> {

@@ -1,17 +1,19 @@
-import { type MessageEvent, Server } from '@beyod/core';
-import { Client, type Delivery } from '@beyod/dispatcher';
+import { Server } from '@beyod/core';
+import { type DeliveryEvent, type DispatcherClient, createClient } from '@beyod/dispatcher';
 
 /**
  * The seed's MyServer: once a worker starts, it connects to the dispatcher with its GPID as
  * defaultChannel, so anyone in the cluster can reach this very process by publishing to
  * that number. The client reconnects by itself (every 6 s) and subscribes again each time.
+ * `dispatcher` may name one beyod dispatcher, several, Redis or Redis Cluster: createClient
+ * picks the backend, this code does not change.
  */
 export class MyServer extends Server {
-  /** Where the dispatcher listens (set in config/main.ts). */
+  /** Where the dispatcher listens, or Redis (set in config/main.ts). */
   dispatcher = 'tcp://127.0.0.1:2491';
   /** Token of the dispatcher, when it has one. */
   dispatcherToken = '';
-  client: Client | undefined = undefined;
+  client: DispatcherClient | undefined = undefined;
 
   override async onWorkerStart(workerId: number, gpid: number): Promise<void> {
     await super.onWorkerStart(workerId, gpid);
@@ -25,7 +27,7 @@ export class MyServer extends Server {
 
   /** Connect to the dispatcher and subscribe to this worker's GPID. */
   protected connectDispatcher(): void {
-    const client = new Client({
+    const client = createClient({
       target: this.dispatcher,
       reconnectInterval: 6, // after the dispatcher goes away, try again every 6 seconds
       defaultChannel: this.getGpid(), // subscribed on every (re)connect
@@ -40,7 +42,7 @@ export class MyServer extends Server {
   }
 
   /** A message published to this worker's GPID (the seed printed it with print_r). */
-  protected onDispatcherMessage(event: MessageEvent<Delivery>): void {
+  protected onDispatcherMessage(event: DeliveryEvent): void {
     this.logger.info({ from: event.message.source, value: event.message.value }, `message on channel ${String(event.message.key)}`);
   }
 }

@@ -4,3 +4,22 @@ export { type DispatcherStats, Handler } from './Handler';
 export { BadBody, type Packet, Parser, decodeBody, encodeJson, encodePacket } from './Parser';
 export type { Key } from './store/ChannelStore';
 export { COMMANDS, type Command } from './wire';
+export {
+  BROADCAST_CHANNEL,
+  type Backend,
+  type ClientCloseEvent,
+  type CreateClientOptions,
+  type DeliveryEvent,
+  type DispatcherClient,
+  type DispatcherClientEvents,
+  type QpopOptions,
+  RedisDispatcherClient,
+  type RedisDispatcherOptions,
+  type RedisTarget,
+  ShardedClient,
+  createClient,
+  fmix32,
+  fnv1a32,
+  parseTarget,
+  place,
+} from './backends';

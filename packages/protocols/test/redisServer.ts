@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { tmpDir, until } from 'test-helpers';
 
-function onPath(bin: string): string | undefined {
+export function onPath(bin: string): string | undefined {
   try {
     return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {
@@ -16,18 +16,17 @@ function onPath(bin: string): string | undefined {
 export const REDIS_SERVER = onPath('redis-server');
 
 /**
- * `describe` for suites that need redis-server: when it is not on PATH the suite is skipped with
- * a visible message — or fails, when BEYOD_REQUIRE_REDIS=1 (CI).
+ * `describe` for suites that need programs on PATH: when one is missing the suite is skipped
+ * with a visible message — or fails, when BEYOD_REQUIRE_REDIS=1 (CI).
  */
-export function describeWithRedis(name: string, fn: () => void): void {
-  if (REDIS_SERVER) {
+export function describeNeeding(found: boolean, why: string, name: string, fn: () => void): void {
+  if (found) {
     describe(name, fn);
     return;
   }
-  const why = 'redis-server is not on PATH (apt-get install redis-server)';
   if (process.env.BEYOD_REQUIRE_REDIS === '1') {
     describe(name, () => {
-      it('needs redis-server (BEYOD_REQUIRE_REDIS=1)', () => {
+      it(`${why} (BEYOD_REQUIRE_REDIS=1)`, () => {
         throw new Error(`${why}, and BEYOD_REQUIRE_REDIS=1 makes that a failure`);
       });
     });
@@ -39,7 +38,12 @@ export function describeWithRedis(name: string, fn: () => void): void {
   });
 }
 
-async function freePort(): Promise<number> {
+/** `describe` for suites that need redis-server. */
+export function describeWithRedis(name: string, fn: () => void): void {
+  describeNeeding(REDIS_SERVER !== undefined, 'redis-server is not on PATH (apt-get install redis-server)', name, fn);
+}
+
+export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const port = (srv.address() as net.AddressInfo).port;
@@ -78,15 +82,29 @@ export class RedisServer {
     private readonly extraArgs: string[],
   ) {}
 
+  /** The pid of the running server (undefined when stopped). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** What the server printed last (for failure messages). */
+  get output(): string {
+    return this.log;
+  }
+
   get url(): string {
     return `tcp://127.0.0.1:${this.port}`;
   }
 
-  /** Start on a free port and wait until it answers PING (or NOAUTH, with requirepass). */
-  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+  /**
+   * Start on a free port and wait until it answers PING (or NOAUTH, with requirepass).
+   * `extraArgs` may be a function of the chosen port (e.g. a cluster bus port beside it).
+   */
+  static async start(extraArgs: string[] | ((port: number) => Promise<string[]>) = []): Promise<RedisServer> {
     let last: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const server = new RedisServer(await freePort(), extraArgs);
+      const port = await freePort();
+      const server = new RedisServer(port, typeof extraArgs === 'function' ? await extraArgs(port) : extraArgs);
       try {
         await server.launch();
         return server;

@@ -19,6 +19,10 @@ export const RedisErrorCodes = {
   HANDSHAKE_FAILED: 'BEYOD_REDIS_HANDSHAKE_FAILED',
   /** A command argument was not a string, number or Buffer. */
   BAD_ARGUMENT: 'BEYOD_REDIS_BAD_ARGUMENT',
+  /** redis.Cluster: no seed node answered CLUSTER SLOTS when connecting. */
+  CLUSTER_UNAVAILABLE: 'BEYOD_REDIS_CLUSTER_UNAVAILABLE',
+  /** redis.Cluster: a command was redirected (MOVED / ASK) more than maxRedirections times. */
+  CLUSTER_REDIRECTIONS: 'BEYOD_REDIS_CLUSTER_REDIRECTIONS',
 } as const;
 
 export type RedisErrorCode = (typeof RedisErrorCodes)[keyof typeof RedisErrorCodes];

@@ -5,3 +5,7 @@ export { RedisErrorCodes, type RedisErrorCode } from './errors';
 export { RespParser as Parser, RespParser, encodeCommand } from './RespParser';
 export { Transaction, type QueuedCommand } from './Transaction';
 export { type RedisArg, RedisReplyError, RespPush, type RespValue } from './types';
+export { Cluster, type RedisClusterEvents, type RedisClusterOptions } from './Cluster';
+export { type ClusterNode, type SlotMap, parseClusterSlots } from './clusterSlots';
+export { BlockingPool } from './Pool';
+export { SLOTS, crc16, hashSlot } from './slot';
