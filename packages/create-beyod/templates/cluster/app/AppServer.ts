@@ -14,11 +14,18 @@ export interface Push {
 export class AppServer extends Server {
   /** The dispatcher's address (set in config/main.ts). */
   dispatcher = 'tcp://127.0.0.1:2491';
+  /** The dispatcher's token, when it has one (its handler's `token`). */
+  dispatcherToken = '';
   client: Client | undefined = undefined;
 
   override async onWorkerStart(workerId: number, gpid: number): Promise<void> {
     await super.onWorkerStart(workerId, gpid);
-    const client = new Client({ target: this.dispatcher, reconnectInterval: 3, defaultChannel: gpid });
+    const client = new Client({
+      target: this.dispatcher,
+      token: this.dispatcherToken || undefined,
+      reconnectInterval: 3,
+      defaultChannel: gpid,
+    });
     client.on('message', (event) => this.onPush(event.message.value as Partial<Push>));
     client.on('error', (err) => this.logger.warn({ dispatcher: this.dispatcher, err: err.message }, 'dispatcher client'));
     this.client = client;

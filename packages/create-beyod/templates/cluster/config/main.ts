@@ -18,6 +18,7 @@ export default defineConfig({
       workerNum: 2,
       stopTimeout: 5,
       dispatcher: 'tcp://127.0.0.1:2491',
+      dispatcherToken: '', // the dispatcher handler's token, when it has one
       listeners: {
         devices: { listen: 'tcp://0.0.0.0:7000', parser: text.Parser, handler: DeviceHandler, idleTimeout: 600 },
       },
