@@ -7,7 +7,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const dest = path.resolve(process.env.INIT_CWD ?? process.cwd(), process.argv[2] ?? path.join(root, 'tarballs'));
+// relative to the current directory: the clone's root under `npm run`, as for `beyod new` after it
+const dest = path.resolve(process.argv[2] ?? path.join(root, 'tarballs'));
 const packages = ['core', 'protocols', 'dispatcher', 'create-beyod', 'cli'];
 fs.mkdirSync(dest, { recursive: true });
 const args = ['pack', '--pack-destination', dest, '--loglevel', 'warn', ...packages.flatMap((p) => ['--workspace', `packages/${p}`])];

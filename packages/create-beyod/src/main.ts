@@ -21,7 +21,8 @@ ${templates}
 
 /** What to do next, for a human. */
 export function nextSteps(r: ScaffoldResult, cwd = process.cwd()): string {
-  const rel = path.relative(cwd, r.dir) || '.';
+  const relative = path.relative(cwd, r.dir) || '.';
+  const rel = relative.length <= r.dir.length ? relative : r.dir; // ../my-app, but not ../../../tmp/my-app
   const info = templateInfo(r.template);
   const tryLines = info.try.map((l) => `                     ${l}`).join('\n');
   return `Created ${r.name} from the ${r.template} template in ${r.dir}
