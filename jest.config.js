@@ -17,7 +17,15 @@ module.exports = {
   roots: ['<rootDir>/packages', '<rootDir>/examples', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': swc },
-  moduleNameMapper: { '^@beyod/(core|protocols|dispatcher|cli)$': '<rootDir>/packages/$1/src', '^test-helpers$': '<rootDir>/test-helpers' },
+  moduleNameMapper: {
+    '^@beyod/(core|protocols|dispatcher|cli)$': '<rootDir>/packages/$1/src',
+    '^create-beyod$': '<rootDir>/packages/create-beyod/src',
+    '^test-helpers$': '<rootDir>/test-helpers',
+  },
+  // The app templates of create-beyod are not part of this project's module graph: their tests
+  // (node:test) run inside scaffolded apps (packages/create-beyod/test/templates.int.test.ts).
+  modulePathIgnorePatterns: ['<rootDir>/packages/create-beyod/templates/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/packages/create-beyod/templates/'],
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
   setupFiles: ['<rootDir>/scripts/jest-setup.js'],
   testTimeout: 30000,

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { BeyodError, ConfigError, ErrorCodes } from '@beyod/core';
 import { DispatcherErrorCodes } from '@beyod/dispatcher';
 import { http, redis, syslog, websocket } from '@beyod/protocols';
+import { CreateErrorCodes } from 'create-beyod';
 
 const doc = fs.readFileSync(path.resolve(__dirname, '../docs/errors.md'), 'utf8');
 
@@ -15,6 +16,7 @@ describe('error codes', () => {
     ...Object.values(http.HttpErrorCodes),
     ...Object.values(websocket.WebSocketErrorCodes),
     ...Object.values(DispatcherErrorCodes),
+    ...Object.values(CreateErrorCodes),
   ];
 
   it.each(all)('%s is documented in docs/errors.md', (code) => {

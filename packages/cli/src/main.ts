@@ -17,6 +17,8 @@ import {
   toError,
 } from '@beyod/core';
 import yargs from 'yargs';
+import { newCommand } from './commands/new';
+import { startupCommand } from './commands/startup';
 import { formatConnections, formatDuration, formatStatus } from './format';
 import { type AppLocation, findConfig, loadApp } from './loadApp';
 
@@ -73,7 +75,9 @@ export async function main(argv: string[]): Promise<number> {
         run(status),
       )
       .command('connections', 'every live connection of every worker', (y) => y.option('json', { type: 'boolean' }), run(connections))
-      .demandCommand(1, 'name a command: start, stop, reload, restart, status or connections')
+      .command(newCommand.command, newCommand.describe, newCommand.builder, run(newCommand.handler))
+      .command(startupCommand.command, startupCommand.describe, startupCommand.builder, run(startupCommand.handler))
+      .demandCommand(1, 'name a command: start, stop, reload, restart, status, connections, new or startup')
       .strict()
       .version(VERSION)
       .help()
