@@ -1,7 +1,7 @@
 import type * as tls from 'node:tls';
 import { type CloseReason, MessageEvent, StreamClient, type StreamClientEvents } from '@beyod/core';
 import { DispatcherError, DispatcherErrorCodes, codeOfWire } from './errors';
-import { BadBody, type Packet, Parser } from './Parser';
+import { BadBody, type Packet, PacketParser } from './Parser';
 import type { Key } from './store/ChannelStore';
 import { isKey, keyName } from './wire';
 
@@ -98,7 +98,7 @@ export class Client extends StreamClient {
   constructor(options: ClientOptions) {
     super({
       target: options.target,
-      parser: new Parser(),
+      parser: new PacketParser(),
       reconnectInterval: options.reconnectInterval ?? 3,
       connectTimeout: options.connectTimeout,
       tls: options.tls,
@@ -138,7 +138,7 @@ export class Client extends StreamClient {
     await super.close();
   }
 
-  /** Subscribe to one or more channels; the answer's `key` lists this connection's channels. */
+  /** Subscribe to one or more channels; the answer's `key` lists the keys of this request and `count` how many channels this connection has. */
   subscribe(keys: Key | Key[]): Promise<DispatcherResponse> {
     const list = Array.isArray(keys) ? keys : [keys];
     for (const k of list) checkKey(k, 'subscribe');
@@ -163,9 +163,14 @@ export class Client extends StreamClient {
     return this.request(loop ? { command: 'broadcast', value, loop } : { command: 'broadcast', value });
   }
 
-  /** Every channel with the peers subscribed to it (`value`). */
-  channels(): Promise<DispatcherResponse> {
-    return this.request({ command: 'channels' });
+  /**
+   * One page of the channels with the peers subscribed to them (`value`): at most `count`
+   * subscriptions (default and maximum 1000). `cursor` in the answer goes on from there
+   * (0 = that was the last page); `total` is the number of channels.
+   */
+  channels(options: { cursor?: number; count?: number } = {}): Promise<DispatcherResponse> {
+    const { cursor, count } = options;
+    return this.request({ command: 'channels', ...(cursor ? { cursor } : {}), ...(count ? { count } : {}) });
   }
 
   /** `expire`: absolute unix time in seconds (0 = never). */

@@ -1,5 +1,6 @@
 import { WireCodes } from './errors';
-import type { Packet } from './Parser';
+import { F, type Request, T_NUMBER, T_STRING } from './Request';
+import { T_ARRAY, T_FALSE, T_NULL, T_TRUE, typeName } from './scan';
 import type { Key } from './store/ChannelStore';
 
 /** A request the dispatcher refuses: becomes `{"command":"error","code":code,...}`. */
@@ -48,24 +49,32 @@ export function isKey(v: unknown): v is Key {
   return typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v));
 }
 
-/** The one key of a hash or queue command. */
-export function singleKey(req: Packet): Key {
-  const k = req.key;
-  if (k === undefined || k === null) throw new WireError(WireCodes.NO_DATA, `${String(req.command)}: key is required`);
-  if (!isKey(k)) throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string or an integer`);
-  return k;
+function noKey(req: Request): WireError {
+  return new WireError(WireCodes.NO_DATA, `${String(req.command)}: key is required`);
+}
+
+/** The name of the one key of a hash or queue command (or of a publish to one key). */
+export function singleKeyName(req: Request): string {
+  const t = req.type(F.key);
+  if (t === T_STRING) return req.string(F.key);
+  if (t === T_NUMBER) {
+    const n = req.number(F.key);
+    if (Number.isSafeInteger(n)) return String(n);
+  } else if (!req.has(F.key)) throw noKey(req);
+  throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string or an integer`);
 }
 
 /** One key or a list of keys (subscribe, unsubscribe, publish); duplicates removed. */
-export function keyList(req: Packet): Key[] {
-  const k = req.key;
-  if (k === undefined || k === null) throw new WireError(WireCodes.NO_DATA, `${String(req.command)}: key is required`);
-  if (isKey(k)) return [k];
-  if (!Array.isArray(k))
-    throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string, an integer or a list of them`);
+export function keyList(req: Request): Key[] {
+  const t = req.type(F.key);
+  if (t === T_STRING || t === T_NUMBER) {
+    const k = req.value(F.key) as Key;
+    if (isKey(k)) return [k];
+  } else if (!req.has(F.key)) throw noKey(req);
+  if (t !== T_ARRAY) throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string, an integer or a list of them`);
   const seen = new Set<string>();
   const out: Key[] = [];
-  for (const item of k as unknown[]) {
+  for (const item of req.value(F.key) as unknown[]) {
     if (!isKey(item)) throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: every key must be a string or an integer`);
     const name = keyName(item);
     if (seen.has(name)) continue;
@@ -75,27 +84,36 @@ export function keyList(req: Packet): Key[] {
   return out;
 }
 
-/** `value`, which must be present and not null. */
-export function requiredValue(req: Packet): unknown {
-  const v = req.value;
-  if (v === undefined || v === null) throw new WireError(WireCodes.NO_DATA, `${String(req.command)}: value is required`);
-  return v;
+/** `value` must be present and not null. */
+export function requireValue(req: Request): void {
+  if (!req.has(F.value)) throw new WireError(WireCodes.NO_DATA, `${String(req.command)}: value is required`);
 }
 
-/** An optional finite number field (`expire`, `priority`, `timeout`). */
-export function numberField(req: Packet, field: string, min = -Infinity): number {
-  const v = req[field];
-  if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+/** An optional finite number field (`expire`, `priority`, `timeout`, `cursor`); 0 when absent. */
+export function numberField(req: Request, f: number, name: string, min = -Infinity): number {
+  const t = req.type(f);
+  if (t === 0 || t === T_NULL) return 0;
+  const v = t === T_NUMBER ? req.number(f) : NaN;
+  if (!Number.isFinite(v) || v < min) {
+    const got =
+      t === T_NUMBER ? req.raw(f) : t === T_STRING ? req.raw(f).slice(0, 40) : t === T_TRUE || t === T_FALSE ? req.raw(f) : typeName(t);
     throw new WireError(
       WireCodes.DATA_ERROR,
-      `${String(req.command)}: ${field} must be a ${min === 0 ? 'non-negative ' : ''}number, got ${JSON.stringify(v)}`,
+      `${String(req.command)}: ${name} must be a ${min === 0 ? 'non-negative ' : ''}number, got ${got}`,
     );
   }
   return v;
 }
 
-/** `seq` as the request carried it, when it is usable (a string or a finite number). */
-export function validSeq(seq: unknown): string | number | undefined {
-  return typeof seq === 'string' || (typeof seq === 'number' && Number.isFinite(seq)) ? seq : undefined;
+/** `seq` as JSON text, when it is usable (a string or a finite number); undefined otherwise. */
+export function seqText(req: Request): string | undefined {
+  const t = req.type(F.seq);
+  if (t === T_STRING) return req.raw(F.seq);
+  if (t === T_NUMBER && Number.isFinite(req.number(F.seq))) return req.raw(F.seq);
+  return undefined;
+}
+
+/** True when field `f` is JSON `true`. */
+export function isTrue(req: Request, f: number): boolean {
+  return req.type(f) === T_TRUE;
 }

@@ -50,8 +50,8 @@ describe('dispatcher Client: requests', () => {
     expect((await c.qdelete('q')).value).toBe(1);
     await c.qpush('r', 1);
     expect((await c.qdeleteAll()).value).toBe(1);
-    expect((await c.subscribe(['a', 2])).key).toEqual(['a', 2]);
-    expect((await c.unsubscribe('a')).key).toEqual([2]);
+    expect(await c.subscribe(['a', 2])).toMatchObject({ key: ['a', 2], count: 2 });
+    expect(await c.unsubscribe('a')).toMatchObject({ key: ['a'], count: 1 });
     expect((await c.channels()).value).toEqual({ 2: [expect.stringMatching(/^127\.0\.0\.1:\d+$/)] });
     expect((await c.publish(2, 'x')).published).toBe(1);
     expect((await c.broadcast('y', true)).published).toBe(1);

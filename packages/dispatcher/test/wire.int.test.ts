@@ -59,13 +59,16 @@ describe('dispatcher wire: framing and response shape', () => {
 });
 
 describe('dispatcher wire: pub/sub', () => {
-  it('subscribe takes one key or many, ints and strings; the answer lists the connection channels', async () => {
+  it("subscribe takes one key or many, ints and strings; the answer lists the request's keys and counts the channels", async () => {
     const { connect } = await setup();
     const c = await connect();
-    expect(await c.call(req('subscribe', { key: 'news' }))).toMatchObject({ command: 'subscribe', key: ['news'], code: 0 });
-    expect((await c.call(req('subscribe', { key: [65537, 'sport', 'news'] }))).key).toEqual(['news', 65537, 'sport']);
+    expect(await c.call(req('subscribe', { key: 'news' }))).toMatchObject({ command: 'subscribe', key: ['news'], code: 0, count: 1 });
+    expect(await c.call(req('subscribe', { key: [65537, 'sport', 'news', '65537'] }))).toMatchObject({
+      key: [65537, 'sport', 'news'],
+      count: 3,
+    });
     // 65537 and "65537" are one channel, as PHP array keys were
-    expect((await c.call(req('subscribe', { key: '65537' }))).key).toEqual(['news', 65537, 'sport']);
+    expect(await c.call(req('subscribe', { key: '65537' }))).toMatchObject({ key: ['65537'], count: 3 });
   });
 
   it('delivers {"command":"message","key","value","source"} to each subscriber; published counts them', async () => {
@@ -105,7 +108,7 @@ describe('dispatcher wire: pub/sub', () => {
     const { connect } = await setup();
     const [a, pub] = [await connect(), await connect()];
     await a.call(req('subscribe', { key: ['x', 'y', 7] }));
-    expect((await a.call(req('unsubscribe', { key: ['x', '7'] }))).key).toEqual(['y']);
+    expect(await a.call(req('unsubscribe', { key: ['x', '7'] }))).toMatchObject({ key: ['x', '7'], count: 1 });
     expect((await pub.call(req('publish', { key: ['x', 7], value: 1 }))).published).toBe(0);
     expect((await pub.call(req('publish', { key: 'y', value: 2 }))).published).toBe(1);
     expect(await a.next()).toMatchObject({ key: 'y', value: 2 });
@@ -137,7 +140,7 @@ describe('dispatcher wire: pub/sub', () => {
     await b.call(req('subscribe', { key: 'c1' }));
     const r = await a.call(req('channels'));
     const peer = (w: Wire) => `127.0.0.1:${w.raw.socket.localPort}`;
-    expect(r).toMatchObject({ command: 'channels', key: null, code: 0 });
+    expect(r).toMatchObject({ command: 'channels', key: null, code: 0, cursor: 0, total: 2 });
     expect(r.value).toEqual({ c1: [peer(a), peer(b)], 5: [peer(a)] });
   });
 
