@@ -1,4 +1,4 @@
-export { Client, type ClientEvents, type ClientOptions, type Delivery, type DispatcherResponse } from './Client';
+export { Client, type ClientEvents, type ClientOptions, type ConnectOptions, type Delivery, type DispatcherResponse } from './Client';
 export { DispatcherError, type DispatcherErrorCode, DispatcherErrorCodes, type WireCode, WireCodes, codeOfWire } from './errors';
 export { type DispatcherStats, Handler } from './Handler';
 export { BadBody, type Outgoing, type Packet, PacketParser, Parser, decodeBody, encodeJson, encodePacket } from './Parser';
