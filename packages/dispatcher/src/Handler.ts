@@ -12,11 +12,11 @@ import {
   type MessageEvent,
   toError,
 } from '@beyod/core';
-import { broadcastFrame, errorText, messageFrame, okHead, okHeadWithKey, sourceTail } from './answers';
+import { broadcastFrame, errorText, messageLength, okHead, okHeadWithKey, sourceTail, writeMessage } from './answers';
 import { WireCodes } from './errors';
 import { BadBody, F, type Request, T_NUMBER, T_STRING } from './Request';
 import { AuthThrottle, addressOf } from './store/AuthThrottle';
-import { ChannelStore, type Key, type Subscriber } from './store/ChannelStore';
+import { type Channel, ChannelStore, type Key, type Subscriber } from './store/ChannelStore';
 import { HashStore } from './store/HashStore';
 import { type QueueItem, QueueStore, type Waiter } from './store/QueueStore';
 import { WireError, isTrue, keyList, keyName, numberField, requireValue, seqText, singleKeyName } from './wire';
@@ -73,6 +73,13 @@ function onPopTimeout(w: BlockedPop): void {
   w.handler._unblock(w, undefined);
 }
 
+function onTurnEnd(h: Handler): void {
+  h._flushBatch();
+}
+
+/** Largest batch of deliveries to one channel before it is written out. */
+const BATCH_MAX = 64 * 1024;
+
 /** The most a `channels` page lists (subscriptions, i.e. channel and peer pairs). */
 const MAX_PAGE = 1000;
 
@@ -114,6 +121,19 @@ export class Handler extends BaseHandler {
   private readonly startedAt = Date.now();
   private readonly counters = { published: 0, broadcast: 0, delivered: 0, dropped: 0, rejected: 0 };
   private tokenDigest: Buffer | undefined;
+  /**
+   * The deliveries published to one channel in this event-loop turn, framed back to back in
+   * one buffer and written to each subscriber at once at the end of the turn (or before
+   * anything else is sent to one of them, so every connection still sees everything in order).
+   * A fan-out then costs one send() per subscriber per turn instead of one per message, and a
+   * big batch is passed to every socket by reference, never copied per subscriber.
+   */
+  private batch: Channel<ClientState> | undefined = undefined;
+  private batchBuf: Buffer | undefined = undefined;
+  private batchLen = 0;
+  private batchCount = 0;
+  private batchSize = 0;
+  private batchScheduled = false;
 
   /** Entries the hash may hold (0 = no limit). Default 655360. */
   get hashSize(): number {
@@ -185,6 +205,7 @@ export class Handler extends BaseHandler {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
     this.clients.delete(event.sender.id);
+    if (this.batch?.subs.has(state)) this._flushBatch();
     this.channels.removeAll(state);
     for (const w of state.blocked) this.forget(w);
     state.blocked.clear();
@@ -196,14 +217,16 @@ export class Handler extends BaseHandler {
     if (state === undefined) return;
     // Stop reading its requests until it reads what we sent (backpressure); skip it for
     // deliveries meanwhile, and keep its answers until it drains.
-    state.full = true;
+    this.channels.setFull(state, true);
     state.conn.pause();
   }
 
   override onBufferDrain(event: IOEvent): void {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
-    state.full = false;
+    // what was published while it was full is counted as dropped for it: send that first
+    if (this.batch?.subs.has(state)) this._flushBatch();
+    this.channels.setFull(state, false);
     const pending = state.pending;
     let i = 0;
     while (i < pending.length && !state.full) state.conn.send(pending[i++]);
@@ -213,6 +236,8 @@ export class Handler extends BaseHandler {
 
   /** The frame could not be parsed: say why in an error packet (the core then closes, flushing it). */
   override onBadPacket(event: ErrorEvent): void {
+    const state = this.clients.get(event.sender.id);
+    if (state !== undefined && this.batch?.subs.has(state)) this._flushBatch();
     const tooLarge = event.error.code === ErrorCodes.PACKET_TOO_LARGE;
     const text = tooLarge
       ? errorText(WireCodes.EXCEED_LIMIT, event.error.message, undefined, { limit: 'maxPacketSize' })
@@ -246,6 +271,7 @@ export class Handler extends BaseHandler {
 
   /** Send an answer; while the connection's buffer is full it waits, in order, never dropped. */
   private reply(state: ClientState, text: string): void {
+    if (this.batch?.subs.has(state)) this._flushBatch();
     if (state.full) state.pending.push(text);
     else state.conn.send(text);
   }
@@ -301,49 +327,86 @@ export class Handler extends BaseHandler {
     }
   }
 
-  /** Deliver to every subscriber of each key; each delivery is encoded once for all. */
+  /** Deliver to every subscriber of each key; each delivery is framed once for all of them. */
   private publish(state: ClientState, req: Request): number {
     const t = req.type(F.key);
+    const b = req.buf;
     let n = 0;
     if (t === T_STRING || t === T_NUMBER) {
       // one key: its bytes go into the delivery as they came (the publisher's form)
       const name = singleKeyName(req);
       requireValue(req);
-      const subs = this.channels.subscribers(name);
-      if (subs !== undefined) {
-        const b = req.buf;
-        n = this.deliver(
-          subs,
-          messageFrame(b, req.start(F.key), req.end(F.key), b, req.start(F.value), req.end(F.value), state.tail),
-          undefined,
-        );
-      }
+      const ch = this.channels.channel(name);
+      if (ch !== undefined) n = this.enqueue(ch, b, req.start(F.key), req.end(F.key), b, req.start(F.value), req.end(F.value), state.tail);
     } else {
       const keys = keyList(req);
       requireValue(req);
       for (const key of keys) {
-        const subs = this.channels.subscribers(keyName(key));
-        if (subs === undefined) continue;
+        const ch = this.channels.channel(keyName(key));
+        if (ch === undefined) continue;
         const k = Buffer.from(JSON.stringify(key));
-        n += this.deliver(subs, messageFrame(k, 0, k.length, req.buf, req.start(F.value), req.end(F.value), state.tail), undefined);
+        n += this.enqueue(ch, k, 0, k.length, b, req.start(F.value), req.end(F.value), state.tail);
       }
     }
     this.counters.published++;
     return n;
   }
 
+  /** Add one delivery to channel `ch` to this turn's batch; returns how many it will reach. */
+  private enqueue(ch: Channel<ClientState>, kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number, tail: Buffer): number {
+    const n = messageLength(ke - ks, ve - vs, tail);
+    if (this.batch !== ch || this.batchLen + n > BATCH_MAX) this._flushBatch();
+    let buf = this.batchBuf;
+    if (this.batch === undefined) {
+      this.batch = ch;
+      // sized like the last batch: one allocation per batch in a steady stream
+      buf = this.batchBuf = Buffer.allocUnsafe(Math.max(n, Math.min(BATCH_MAX, this.batchSize)));
+      if (!this.batchScheduled) {
+        this.batchScheduled = true;
+        process.nextTick(onTurnEnd, this);
+      }
+    } else if ((buf as Buffer).length - this.batchLen < n) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.batchLen + n, Math.min(BATCH_MAX, 2 * (buf as Buffer).length)));
+      (buf as Buffer).copy(bigger, 0, 0, this.batchLen);
+      buf = this.batchBuf = bigger;
+    }
+    this.batchLen = writeMessage(buf as Buffer, this.batchLen, kb, ks, ke, vb, vs, ve, tail);
+    this.batchCount++;
+    return ch.subs.size - ch.full;
+  }
+
+  /** @internal Write this turn's batch to every subscriber of its channel that takes deliveries. */
+  _flushBatch(): void {
+    this.batchScheduled = false;
+    const ch = this.batch;
+    if (ch === undefined) return;
+    const data = (this.batchBuf as Buffer).subarray(0, this.batchLen);
+    const count = this.batchCount;
+    this.batch = undefined;
+    this.batchBuf = undefined;
+    this.batchSize = this.batchLen;
+    this.batchLen = 0;
+    this.batchCount = 0;
+    let sent = 0;
+    for (const s of ch.subs) {
+      if (s.full) continue;
+      s.conn.send(data, true);
+      sent++;
+    }
+    this.counters.delivered += sent * count;
+    this.counters.dropped += (ch.subs.size - sent) * count;
+  }
+
   /** To every connection with at least one subscription, once; not the sender unless loop. */
   private broadcast(state: ClientState, req: Request): number {
     requireValue(req);
+    this._flushBatch();
     const packet = broadcastFrame(req.buf, req.start(F.value), req.end(F.value), state.tail);
     this.counters.broadcast++;
-    return this.deliver(this.channels.subscribed, packet, isTrue(req, F.loop) ? undefined : state);
-  }
-
-  private deliver(subs: Iterable<ClientState>, packet: Buffer, skip: ClientState | undefined): number {
+    const skip = isTrue(req, F.loop) ? undefined : state;
     let n = 0;
     let dropped = 0;
-    for (const s of subs) {
+    for (const s of this.channels.subscribed) {
       if (s === skip) continue;
       if (s.full) {
         dropped++;
@@ -360,6 +423,8 @@ export class Handler extends BaseHandler {
   /** subscribe / unsubscribe: the answer carries this request's keys and the new count, not every channel. */
   private subscribe(state: ClientState, req: Request, command: string, seq: string): string {
     const keys = keyList(req);
+    // what was published before this (un)subscribe goes to the subscribers as they were
+    this._flushBatch();
     const names = keys.map(keyName);
     if (command === 'subscribe') {
       const max = this.maxSubscriptions;

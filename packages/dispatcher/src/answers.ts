@@ -50,20 +50,34 @@ function put(src: Buffer, s: number, e: number, out: Buffer, o: number): number 
   return o + (e - s);
 }
 
+/** Bytes of a message frame whose key and value texts are `keyBytes` and `valueBytes` long. */
+export function messageLength(keyBytes: number, valueBytes: number, tail: Buffer): number {
+  return HEADER_SIZE + MESSAGE_HEAD.length + keyBytes + VALUE_FIELD.length + valueBytes + tail.length;
+}
+
 /**
- * A whole delivery frame `{"command":"message","key":K,"value":V,"source":...}`, with K and V
- * the bytes b[ks, ke) and b[vs, ve) (JSON texts), built once for every subscriber.
+ * Write the whole delivery frame `{"command":"message","key":K,"value":V,"source":...}` at
+ * out[o] (room checked by the caller), with K and V the bytes kb[ks, ke) and vb[vs, ve) (JSON
+ * texts); returns the offset after it.
  */
-export function messageFrame(kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number, tail: Buffer): Buffer {
-  const n = HEADER_SIZE + MESSAGE_HEAD.length + (ke - ks) + VALUE_FIELD.length + (ve - vs) + tail.length;
-  const out = Buffer.allocUnsafe(n);
-  out.writeUInt32BE(n, 0);
-  let o = put(MESSAGE_HEAD, 0, MESSAGE_HEAD.length, out, HEADER_SIZE);
-  o = put(kb, ks, ke, out, o);
-  o = put(VALUE_FIELD, 0, VALUE_FIELD.length, out, o);
-  o = put(vb, vs, ve, out, o);
-  put(tail, 0, tail.length, out, o);
-  return out;
+export function writeMessage(
+  out: Buffer,
+  o: number,
+  kb: Buffer,
+  ks: number,
+  ke: number,
+  vb: Buffer,
+  vs: number,
+  ve: number,
+  tail: Buffer,
+): number {
+  const n = messageLength(ke - ks, ve - vs, tail);
+  out.writeUInt32BE(n, o);
+  let p = put(MESSAGE_HEAD, 0, MESSAGE_HEAD.length, out, o + HEADER_SIZE);
+  p = put(kb, ks, ke, out, p);
+  p = put(VALUE_FIELD, 0, VALUE_FIELD.length, out, p);
+  p = put(vb, vs, ve, out, p);
+  return put(tail, 0, tail.length, out, p);
 }
 
 /** `{"command":"broadcast","value":V,"source":...}` as a whole frame. */

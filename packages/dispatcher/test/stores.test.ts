@@ -224,7 +224,7 @@ describe('QueueStore', () => {
 });
 
 describe('ChannelStore', () => {
-  const sub = (): Subscriber => ({ channels: new Set<string>() });
+  const sub = (): Subscriber => ({ channels: new Set<string>(), full: false });
 
   it('property: paging with any page size lists every channel once, while channels come and go', () => {
     fc.assert(
@@ -288,7 +288,10 @@ describe('ChannelStore', () => {
     store.subscribe(b, 'ch');
     store.subscribe(b, 'other');
     expect(store.subscriptions).toBe(3);
+    store.setFull(b, true);
+    expect(store.channel('ch')?.full).toBe(1);
     store.removeAll(b);
+    expect(store.channel('ch')?.full).toBe(0);
     store.unsubscribe(a, 'ch');
     expect(store.subscriptions).toBe(0);
     expect(store.bytes).toBe(0);

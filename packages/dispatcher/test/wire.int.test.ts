@@ -94,6 +94,43 @@ describe('dispatcher wire: pub/sub', () => {
     expect((await pub.call(req('publish', { key: 'nobody', value: 1 }))).published).toBe(0);
   });
 
+  it('pipelined publishes to two channels reach a subscriber of both in publish order, each once', async () => {
+    const { connect } = await setup();
+    const [both, one, pub] = [await connect(), await connect(), await connect()];
+    await both.call(req('subscribe', { key: ['a', 'b'] }));
+    await one.call(req('subscribe', { key: 'a' }));
+    const order = ['a', 'a', 'b', 'a', 'b', 'b', 'a'];
+    pub.raw.write(Buffer.concat(order.map((key, i) => frame(JSON.stringify(req('publish', { key, value: i }))))));
+    expect((await both.take(order.length)).map((m) => [m.key, m.value])).toEqual(order.map((k, i) => [k, i]));
+    expect((await one.take(4)).map((m) => m.value)).toEqual([0, 1, 3, 6]);
+    expect((await pub.take(order.length)).map((a) => a.published)).toEqual(order.map((k) => (k === 'a' ? 2 : 1)));
+  });
+
+  it('in one write: a subscribe gets what is published after it, not before; an unsubscribe the reverse', async () => {
+    const { connect } = await setup();
+    const [x, other] = [await connect(), await connect()];
+    await other.call(req('subscribe', { key: 'ch' }));
+    const w = (command: string, value?: string) =>
+      frame(JSON.stringify(req(command, value === undefined ? { key: 'ch' } : { key: 'ch', value })));
+    x.raw.write(Buffer.concat([w('publish', 'before'), w('subscribe'), w('publish', 'after')]));
+    const got = await x.take(4);
+    expect(got.map((m) => (m.command === 'message' ? `message ${String(m.value)}` : m.command))).toEqual([
+      'publish',
+      'subscribe',
+      'message after',
+      'publish',
+    ]);
+    x.raw.write(Buffer.concat([w('publish', 'one'), w('unsubscribe'), w('publish', 'two')]));
+    const more = await x.take(4);
+    expect(more.map((m) => (m.command === 'message' ? `message ${String(m.value)}` : m.command))).toEqual([
+      'message one',
+      'publish',
+      'unsubscribe',
+      'publish',
+    ]);
+    expect((await other.take(4)).map((m) => m.value)).toEqual(['before', 'after', 'one', 'two']);
+  });
+
   it('a publisher subscribed to the channel gets its own message', async () => {
     const { connect } = await setup();
     const c = await connect();

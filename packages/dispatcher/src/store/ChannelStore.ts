@@ -4,6 +4,8 @@ export type Key = string | number;
 /** Anything that can subscribe: it keeps the names of its own channels. */
 export interface Subscriber {
   readonly channels: Set<string>;
+  /** Not taking deliveries right now (its send buffer is full); see ChannelStore.setFull(). */
+  full: boolean;
 }
 
 /** Estimated bytes of one subscription (two set entries) and of one channel, besides its name. */
@@ -13,6 +15,8 @@ export const CHANNEL_BYTES = 96;
 /** One channel with at least one subscriber. */
 export class Channel<S> {
   readonly subs = new Set<S>();
+  /** Subscribers that are `full`: a publish reaches subs.size - full of them. */
+  full = 0;
   /** Gone (no subscriber left): skipped by listings until compacted away. */
   dead = false;
 
@@ -78,6 +82,7 @@ export class ChannelStore<S extends Subscriber> {
       this.bytes += CHANNEL_BYTES + name.length;
     }
     ch.subs.add(s);
+    if (s.full) ch.full++;
     s.channels.add(name);
     this.subscriptions++;
     this.bytes += SUBSCRIPTION_BYTES + name.length;
@@ -91,9 +96,21 @@ export class ChannelStore<S extends Subscriber> {
     const ch = this.byName.get(name);
     if (ch !== undefined) {
       ch.subs.delete(s);
+      if (s.full) ch.full--;
       if (ch.subs.size === 0) this.drop(ch);
     }
     if (s.channels.size === 0) this.subscribed.delete(s);
+  }
+
+  /** `s` stops (true) or starts again (false) taking deliveries. */
+  setFull(s: S, full: boolean): void {
+    if (s.full === full) return;
+    s.full = full;
+    const d = full ? 1 : -1;
+    for (const name of s.channels) {
+      const ch = this.byName.get(name);
+      if (ch !== undefined) ch.full += d;
+    }
   }
 
   /** Drop every subscription of `s` (its connection closed). */
@@ -104,6 +121,7 @@ export class ChannelStore<S extends Subscriber> {
       const ch = this.byName.get(name);
       if (ch === undefined) continue;
       ch.subs.delete(s);
+      if (s.full) ch.full--;
       if (ch.subs.size === 0) this.drop(ch);
     }
     s.channels.clear();
@@ -122,8 +140,9 @@ export class ChannelStore<S extends Subscriber> {
     }
   }
 
-  subscribers(name: string): Set<S> | undefined {
-    return this.byName.get(name)?.subs;
+  /** The channel of that name, if it has subscribers. */
+  channel(name: string): Channel<S> | undefined {
+    return this.byName.get(name);
   }
 
   /**
