@@ -25,8 +25,9 @@ const PAYLOAD = 'p'.repeat(Number(payloadArg));
 const WARMUP_MS = 1000;
 /** Publish requests written at once. */
 const BATCH = 64;
-/** Messages published and not yet delivered to every subscriber, per publisher (end-to-end window). */
-const PUB_WINDOW = 1024;
+/** Messages published and not yet delivered to every subscriber, per publisher (end-to-end window;
+ * large enough that neither server waits for the generator). */
+const PUB_WINDOW = Number(process.env.BENCH_PUB_WINDOW ?? 4096);
 const KV_CONNS = 10;
 const KV_WINDOW = 256;
 const KV_KEYS = 1000;
@@ -61,8 +62,10 @@ const redisMessageSize = (ch: string) => resp('message', ch, PAYLOAD).length;
 // ---- counting what comes back ----
 
 /**
- * Counts the frames a socket receives. beyod: hops over the 4-byte length headers (a header may
- * be split across chunks); Redis: every frame has the same size (`fixed`), so bytes / size.
+ * Counts the frames a socket receives. In the measured runs every frame a socket gets has the
+ * same size (same key length, value, source), for both servers, so counting is bytes / size —
+ * the same O(1) per chunk on both sides. `fixed` = -1 learns the size from the next frame's
+ * length header (beyod); 0 hops over the headers (used before the size is known).
  */
 class Counter {
   frames = 0;
@@ -89,6 +92,7 @@ class Counter {
 
   private data(d: Buffer): void {
     const before = this.frames;
+    if (this.fixed === -1 && d.length >= 4) this.fixed = d.readUInt32BE(0);
     if (this.fixed > 0) {
       this.bytes += d.length;
       this.frames = Math.floor(this.bytes / this.fixed);
@@ -165,8 +169,7 @@ async function subscriber(ch: string): Promise<Counter> {
   const c = new Counter(s, impl === 'redis' ? resp('subscribe', ch).length + `:1\r\n`.length : 0);
   s.write(encode.subscribe(ch));
   await until(() => c.frames >= 1, 5000, `subscribe ${ch}`);
-  if (impl === 'redis') c.setFixed(redisMessageSize(ch));
-  else c.frames -= 1; // the subscribe answer
+  c.setFixed(impl === 'redis' ? redisMessageSize(ch) : -1);
   return c;
 }
 
@@ -186,8 +189,8 @@ async function pubsub(publishers: number, subscribersPerChannel: number): Promis
   const pubs = await Promise.all(
     channels.map(async (ch, p) => {
       const s = await connect();
-      // answers are read and counted only to keep the socket drained
-      new Counter(s, impl === 'redis' ? `:${subscribersPerChannel}\r\n`.length : 0);
+      // answers are read only to keep the socket drained
+      s.on('data', () => {});
       const batch = Buffer.concat(Array.from({ length: BATCH }, () => encode.publish(ch)));
       const mine = subs[p] as Counter[];
       let published = 0;
@@ -215,18 +218,22 @@ async function pubsub(publishers: number, subscribersPerChannel: number): Promis
   process.exit(0);
 }
 
+/** key:000 .. key:999: one length, so every answer of a run has one size. */
+const kvKey = (k: number) => `key:${String(k).padStart(3, '0')}`;
+
 /** KV_CONNS connections, each keeping KV_WINDOW requests of one kind in flight. */
 async function kv(kind: 'set' | 'get'): Promise<void> {
   if (kind === 'get') {
     // fill the keys first, so every GET finds its value
     const s = await connect();
     const c = new Counter(s, impl === 'redis' ? 5 : 0);
-    for (let k = 0; k < KV_KEYS; k++) s.write(encode.set(`key:${k}`));
+    for (let k = 0; k < KV_KEYS; k++) s.write(encode.set(kvKey(k)));
     await until(() => c.frames >= KV_KEYS, 10000, 'filling the keys');
     s.destroy();
   }
-  const requests = Array.from({ length: KV_KEYS }, (_, k) => (kind === 'set' ? encode.set(`key:${k}`) : encode.get(`key:${k}`)));
-  const answerSize = impl === 'redis' ? (kind === 'set' ? 5 : `$${PAYLOAD.length}\r\n${PAYLOAD}\r\n`.length) : 0;
+  const requests = Array.from({ length: KV_KEYS }, (_, k) => (kind === 'set' ? encode.set(kvKey(k)) : encode.get(kvKey(k))));
+  // every answer of a run has the same size (the keys have the same length)
+  const answerSize = impl === 'redis' ? (kind === 'set' ? 5 : `$${PAYLOAD.length}\r\n${PAYLOAD}\r\n`.length) : -1;
   // requests are written in batches of BATCH consecutive keys, pre-joined
   const batches: Buffer[] = [];
   for (let k = 0; k < KV_KEYS; k += BATCH) batches.push(Buffer.concat(requests.slice(k, k + BATCH)));
