@@ -285,43 +285,65 @@ export class Handler extends BaseHandler {
     if (seq === undefined) throw new WireError(WireCodes.NO_SEQ, 'seq is required (a string or a number)');
     if (!state.authed && command !== 'auth') throw new WireError(WireCodes.AUTH_REQUIRED, 'authentication required: send auth first');
     switch (command) {
-      case 'publish':
-        return `${okHead(req, command, seq)},"published":${this.publish(state, req)}}`;
+      case 'publish': {
+        const r = this.publish(state, req);
+        return `${okHead(req, command, seq)},"published":${r}}`;
+      }
       case 'subscribe':
       case 'unsubscribe':
         return this.subscribe(state, req, command, seq);
       case 'broadcast':
-      case 'broadcat':
-        return `${okHead(req, command, seq)},"published":${this.broadcast(state, req)}}`;
+      case 'broadcat': {
+        const r = this.broadcast(state, req);
+        return `${okHead(req, command, seq)},"published":${r}}`;
+      }
       case 'channels':
         return this.listChannels(req, seq);
       case 'set':
         this.set(req);
         return `${okHead(req, command, seq)}}`;
-      case 'get':
-        return `${okHead(req, command, seq)},"value":${this.hash.get(singleKeyName(req)) ?? 'null'}}`;
-      case 'delete':
-        return `${okHead(req, command, seq)},"value":${this.hash.delete(singleKeyName(req)) ? 1 : 0}}`;
-      case 'deleteall':
-        return `${okHead(req, command, seq)},"value":${this.hash.clear()}}`;
-      case 'count':
-        return `${okHead(req, command, seq)},"value":${this.hash.count()}}`;
-      case 'qpush':
-        return `${okHead(req, command, seq)},"value":${this.qpush(req)}}`;
+      case 'get': {
+        const r = this.hash.get(singleKeyName(req)) ?? 'null';
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
+      case 'delete': {
+        const r = this.hash.delete(singleKeyName(req)) ? 1 : 0;
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
+      case 'deleteall': {
+        const r = this.hash.clear();
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
+      case 'count': {
+        const r = this.hash.count();
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
+      case 'qpush': {
+        const r = this.qpush(req);
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
       case 'qpop':
         return this.qpop(state, req, seq);
-      case 'qcount':
-        return `${okHead(req, command, seq)},"value":${this.queues.count(singleKeyName(req))}}`;
-      case 'qdelete':
-        return `${okHead(req, command, seq)},"value":${this.queues.delete(singleKeyName(req))}}`;
-      case 'qdeleteall':
-        return `${okHead(req, command, seq)},"value":${this.queues.clear()}}`;
+      case 'qcount': {
+        const r = this.queues.count(singleKeyName(req));
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
+      case 'qdelete': {
+        const r = this.queues.delete(singleKeyName(req));
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
+      case 'qdeleteall': {
+        const r = this.queues.clear();
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
       case 'auth':
         this.auth(state, req);
         return `${okHead(req, command, seq)}}`;
       case 'stats':
-      case 'info':
-        return `${okHead(req, command, seq)},"value":${JSON.stringify(this.getStats())}}`;
+      case 'info': {
+        const r = JSON.stringify(this.getStats());
+        return `${okHead(req, command, seq)},"value":${r}}`;
+      }
       default:
         throw new WireError(WireCodes.UNKNOWN_COMMAND, `unknown command ${JSON.stringify(command).slice(0, 64)}`);
     }

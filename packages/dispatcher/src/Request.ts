@@ -8,6 +8,7 @@ import {
   T_OBJECT,
   T_STRING,
   fieldIndex,
+  matchName,
   scanString,
   scanValue,
   scanned,
@@ -32,6 +33,16 @@ interface Slicers {
 /** The UTF-8 text of b[s, e) (the scanner has checked it is well-formed). */
 export function utf8(b: Buffer, s: number, e: number): string {
   return (b as unknown as Slicers).utf8Slice(s, e);
+}
+
+/** The command names the server knows, as bytes: a request's command is matched without a string. */
+let commandNames: readonly string[] = [];
+let commandBytes: readonly Buffer[] = [];
+
+/** @internal Set the command names matched by bytes (wire.ts gives its COMMANDS). */
+export function setCommandNames(names: readonly string[]): void {
+  commandNames = names;
+  commandBytes = names.map((n) => Buffer.from(n, 'latin1'));
 }
 
 /** Field numbers: the index of each member name in FIELDS. */
@@ -66,6 +77,8 @@ export class Request {
   command: string | undefined = undefined;
   /** Set when a member nests deeper than the parser's maxDepth: answered with 760. */
   tooDeep = '';
+  /** The key's name once singleKeyName() read it (a cache: it is needed twice). */
+  keyName: string | undefined = undefined;
   /** type, start, end, flags of each field (type 0: absent). */
   private readonly spans = EMPTY_SPANS.slice();
 
@@ -105,6 +118,14 @@ export class Request {
   has(f: number): boolean {
     const t = this.spans[f * SLOTS] as number;
     return t !== T_NONE && t !== 5; /* T_NULL */
+  }
+
+  /** The key's JSON text as it came (from the cached name when it is a plain string). */
+  keyText(): string {
+    const name = this.keyName;
+    const f = 1; // F.key
+    if (name !== undefined && this.type(f) === T_STRING && (this.flags(f) & F_ESCAPED) === 0) return `"${name}"`;
+    return this.raw(f);
   }
 
   /** The JSON text of field `f` as it came ('null' when absent). */
@@ -195,7 +216,13 @@ export function scanRequest(b: Buffer, start: number, end: number, maxDepth: num
       }
       if (f >= 0) {
         req.setField(f, scanned.type, valueStart, i, scanned.flags);
-        if (f === F.command) req.command = scanned.type === T_STRING ? (req.value(f) as string) : undefined;
+        if (f === F.command) {
+          req.command =
+            scanned.type !== T_STRING
+              ? undefined
+              : (((scanned.flags & F_ESCAPED) === 0 ? matchName(commandNames, commandBytes, b, valueStart + 1, i - 1) : undefined) ??
+                (req.value(f) as string));
+        }
       }
       i = skipSpace(b, i, end);
       if (b[i] === 0x2c) {

@@ -4,7 +4,7 @@
  * numbers. Nothing here calls JSON.stringify on a value a client sent, so an answer can always
  * be encoded, and a published value is copied, never re-serialized.
  */
-import { F, type Request } from './Request';
+import type { Request } from './Request';
 
 /** `{"command":"<command>","key":` for every command (the command names are plain ASCII). */
 const HEADS = new Map<string, string>();
@@ -20,7 +20,7 @@ export function okHead(req: Request, command: string, seq: string): string {
     h = `{"command":${JSON.stringify(command)},"key":`;
     HEADS.set(command, h);
   }
-  return `${h}${req.raw(F.key)},"code":0,"message":"ok","seq":${seq}`;
+  return `${h}${req.keyText()},"code":0,"message":"ok","seq":${seq}`;
 }
 
 /** The same with a key given as JSON text (subscribe answers the list of its keys). */

@@ -1,6 +1,6 @@
 import { WireCodes } from './errors';
-import { F, type Request, T_NUMBER, T_STRING } from './Request';
-import { T_ARRAY, T_FALSE, T_NULL, T_TRUE, typeName } from './scan';
+import { F, type Request, T_NUMBER, T_STRING, setCommandNames } from './Request';
+import { F_NOT_INT, T_ARRAY, T_FALSE, T_NULL, T_TRUE, typeName } from './scan';
 import type { Key } from './store/ChannelStore';
 
 /** A request the dispatcher refuses: becomes `{"command":"error","code":code,...}`. */
@@ -40,6 +40,8 @@ export const COMMANDS = [
 
 export type Command = (typeof COMMANDS)[number];
 
+setCommandNames(COMMANDS);
+
 /** A key's identity: integers and their decimal string are the same key. */
 export function keyName(key: Key): string {
   return typeof key === 'string' ? key : String(key);
@@ -55,11 +57,12 @@ function noKey(req: Request): WireError {
 
 /** The name of the one key of a hash or queue command (or of a publish to one key). */
 export function singleKeyName(req: Request): string {
+  if (req.keyName !== undefined) return req.keyName;
   const t = req.type(F.key);
-  if (t === T_STRING) return req.string(F.key);
+  if (t === T_STRING) return (req.keyName = req.string(F.key));
   if (t === T_NUMBER) {
     const n = req.number(F.key);
-    if (Number.isSafeInteger(n)) return String(n);
+    if (Number.isSafeInteger(n)) return (req.keyName = String(n));
   } else if (!req.has(F.key)) throw noKey(req);
   throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string or an integer`);
 }
@@ -109,6 +112,8 @@ export function numberField(req: Request, f: number, name: string, min = -Infini
 export function seqText(req: Request): string | undefined {
   const t = req.type(F.seq);
   if (t === T_STRING) return req.raw(F.seq);
+  // an integer of up to 15 digits is finite without parsing it
+  if (t === T_NUMBER && (req.flags(F.seq) & F_NOT_INT) === 0 && req.rawLength(F.seq) <= 15) return req.raw(F.seq);
   if (t === T_NUMBER && Number.isFinite(req.number(F.seq))) return req.raw(F.seq);
   return undefined;
 }
