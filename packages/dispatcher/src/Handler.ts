@@ -19,7 +19,7 @@ import { AuthThrottle, addressOf } from './store/AuthThrottle';
 import { type Channel, ChannelStore, type Key, type Subscriber } from './store/ChannelStore';
 import { HashStore } from './store/HashStore';
 import { type QueueItem, QueueStore, type Waiter } from './store/QueueStore';
-import { WireError, isTrue, keyList, keyName, numberField, requireValue, seqText, singleKeyName } from './wire';
+import { Refusal, isTrue, keyList, keyName, numberField, requireValue, seqText, singleKeyName } from './wire';
 
 /** One connected client of the dispatcher. */
 class ClientState implements Subscriber {
@@ -79,6 +79,13 @@ function onTurnEnd(h: Handler): void {
 
 /** Largest batch of deliveries to one channel before it is written out. */
 const BATCH_MAX = 64 * 1024;
+
+const LIMIT_BLOCKED = { limit: 'maxBlockedPops' };
+const LIMIT_SUBSCRIPTIONS = { limit: 'maxSubscriptions' };
+
+function refused(r: Refusal, seq: string): string {
+  return errorText(r.code, r.message, seq, r.extra);
+}
 
 /** The most a `channels` page lists (subscriptions, i.e. channel and peer pairs). */
 const MAX_PAGE = 1000;
@@ -257,14 +264,10 @@ export class Handler extends BaseHandler {
     try {
       answer = this.execute(state, req);
     } catch (e) {
-      if (e instanceof WireError) {
-        answer = errorText(e.code, e.message, seqText(req), e.extra);
-      } else {
-        // a bug: still one answer, and the connection goes on
-        const err = toError(e);
-        this.listener?.logger.error({ err, peer: state.conn.peer, command: req.command }, 'dispatcher failed on a request');
-        answer = errorText(WireCodes.INTERNAL_ERROR, `internal error: ${err.message}`, seqText(req), undefined);
-      }
+      // a bug: still one answer, and the connection goes on
+      const err = toError(e);
+      this.listener?.logger.error({ err, peer: state.conn.peer, command: req.command }, 'dispatcher failed on a request');
+      answer = errorText(WireCodes.INTERNAL_ERROR, `internal error: ${err.message}`, seqText(req), undefined);
     }
     if (answer !== undefined) this.reply(state, answer);
   }
@@ -276,93 +279,88 @@ export class Handler extends BaseHandler {
     else state.conn.send(text);
   }
 
-  /** Run one request; the answer's text, or undefined when it comes later (a blocked qpop). */
+  /**
+   * Run one request: the answer's text (an error answer when refused), or undefined when it
+   * comes later (a blocked qpop).
+   */
   private execute(state: ClientState, req: Request): string | undefined {
-    if (req.tooDeep !== '') throw new WireError(WireCodes.DATA_ERROR, req.tooDeep);
-    const command = req.command;
-    if (command === undefined) throw new WireError(WireCodes.NO_COMMAND, 'command is required (a string)');
     const seq = seqText(req);
-    if (seq === undefined) throw new WireError(WireCodes.NO_SEQ, 'seq is required (a string or a number)');
-    if (!state.authed && command !== 'auth') throw new WireError(WireCodes.AUTH_REQUIRED, 'authentication required: send auth first');
+    if (req.tooDeep !== '') return errorText(WireCodes.DATA_ERROR, req.tooDeep, seq, undefined);
+    const command = req.command;
+    if (command === undefined) return errorText(WireCodes.NO_COMMAND, 'command is required (a string)', seq, undefined);
+    if (seq === undefined) return errorText(WireCodes.NO_SEQ, 'seq is required (a string or a number)', undefined, undefined);
+    if (!state.authed && command !== 'auth') {
+      return errorText(WireCodes.AUTH_REQUIRED, 'authentication required: send auth first', seq, undefined);
+    }
+    let r: string | number | Refusal | undefined;
     switch (command) {
-      case 'publish': {
-        const r = this.publish(state, req);
-        return `${okHead(req, command, seq)},"published":${r}}`;
-      }
+      case 'publish':
+        r = this.publish(state, req);
+        return typeof r === 'number' ? `${okHead(req, command, seq)},"published":${r}}` : refused(r, seq);
       case 'subscribe':
       case 'unsubscribe':
         return this.subscribe(state, req, command, seq);
       case 'broadcast':
-      case 'broadcat': {
-        const r = this.broadcast(state, req);
-        return `${okHead(req, command, seq)},"published":${r}}`;
-      }
+      case 'broadcat':
+        r = this.broadcast(state, req);
+        return typeof r === 'number' ? `${okHead(req, command, seq)},"published":${r}}` : refused(r, seq);
       case 'channels':
         return this.listChannels(req, seq);
       case 'set':
-        this.set(req);
-        return `${okHead(req, command, seq)}}`;
-      case 'get': {
-        const r = this.hash.get(singleKeyName(req)) ?? 'null';
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
-      case 'delete': {
-        const r = this.hash.delete(singleKeyName(req)) ? 1 : 0;
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
-      case 'deleteall': {
-        const r = this.hash.clear();
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
-      case 'count': {
-        const r = this.hash.count();
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
-      case 'qpush': {
-        const r = this.qpush(req);
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
+        r = this.set(req);
+        return r === undefined ? `${okHead(req, command, seq)}}` : refused(r, seq);
+      case 'get':
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.hash.get(r) ?? 'null'}}` : refused(r, seq);
+      case 'delete':
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.hash.delete(r) ? 1 : 0}}` : refused(r, seq);
+      case 'deleteall':
+        return `${okHead(req, command, seq)},"value":${this.hash.clear()}}`;
+      case 'count':
+        return `${okHead(req, command, seq)},"value":${this.hash.count()}}`;
+      case 'qpush':
+        r = this.qpush(req);
+        return typeof r === 'number' ? `${okHead(req, command, seq)},"value":${r}}` : refused(r, seq);
       case 'qpop':
         return this.qpop(state, req, seq);
-      case 'qcount': {
-        const r = this.queues.count(singleKeyName(req));
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
-      case 'qdelete': {
-        const r = this.queues.delete(singleKeyName(req));
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
-      case 'qdeleteall': {
-        const r = this.queues.clear();
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
+      case 'qcount':
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.queues.count(r)}}` : refused(r, seq);
+      case 'qdelete':
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.queues.delete(r)}}` : refused(r, seq);
+      case 'qdeleteall':
+        return `${okHead(req, command, seq)},"value":${this.queues.clear()}}`;
       case 'auth':
-        this.auth(state, req);
-        return `${okHead(req, command, seq)}}`;
+        r = this.auth(state, req);
+        return r === undefined ? `${okHead(req, command, seq)}}` : refused(r, seq);
       case 'stats':
-      case 'info': {
-        const r = JSON.stringify(this.getStats());
-        return `${okHead(req, command, seq)},"value":${r}}`;
-      }
+      case 'info':
+        return `${okHead(req, command, seq)},"value":${JSON.stringify(this.getStats())}}`;
       default:
-        throw new WireError(WireCodes.UNKNOWN_COMMAND, `unknown command ${JSON.stringify(command).slice(0, 64)}`);
+        return errorText(WireCodes.UNKNOWN_COMMAND, `unknown command ${JSON.stringify(command).slice(0, 64)}`, seq, undefined);
     }
   }
 
   /** Deliver to every subscriber of each key; each delivery is framed once for all of them. */
-  private publish(state: ClientState, req: Request): number {
+  private publish(state: ClientState, req: Request): number | Refusal {
     const t = req.type(F.key);
     const b = req.buf;
     let n = 0;
     if (t === T_STRING || t === T_NUMBER) {
       // one key: its bytes go into the delivery as they came (the publisher's form)
       const name = singleKeyName(req);
-      requireValue(req);
+      if (typeof name !== 'string') return name;
+      const no = requireValue(req);
+      if (no !== undefined) return no;
       const ch = this.channels.channel(name);
       if (ch !== undefined) n = this.enqueue(ch, b, req.start(F.key), req.end(F.key), b, req.start(F.value), req.end(F.value), state.tail);
     } else {
       const keys = keyList(req);
-      requireValue(req);
+      if (keys instanceof Refusal) return keys;
+      const no = requireValue(req);
+      if (no !== undefined) return no;
       for (const key of keys) {
         const ch = this.channels.channel(keyName(key));
         if (ch === undefined) continue;
@@ -420,8 +418,9 @@ export class Handler extends BaseHandler {
   }
 
   /** To every connection with at least one subscription, once; not the sender unless loop. */
-  private broadcast(state: ClientState, req: Request): number {
-    requireValue(req);
+  private broadcast(state: ClientState, req: Request): number | Refusal {
+    const no = requireValue(req);
+    if (no !== undefined) return no;
     this._flushBatch();
     const packet = broadcastFrame(req.buf, req.start(F.value), req.end(F.value), state.tail);
     this.counters.broadcast++;
@@ -445,6 +444,7 @@ export class Handler extends BaseHandler {
   /** subscribe / unsubscribe: the answer carries this request's keys and the new count, not every channel. */
   private subscribe(state: ClientState, req: Request, command: string, seq: string): string {
     const keys = keyList(req);
+    if (keys instanceof Refusal) return refused(keys, seq);
     // what was published before this (un)subscribe goes to the subscribers as they were
     this._flushBatch();
     const names = keys.map(keyName);
@@ -454,14 +454,12 @@ export class Handler extends BaseHandler {
         let added = 0;
         for (const name of names) if (!state.channels.has(name)) added++;
         if (state.channels.size + added > max) {
-          throw new WireError(
-            WireCodes.EXCEED_LIMIT,
-            `subscribe: ${added} more channels would make ${state.channels.size + added}; maxSubscriptions is ${max} per connection`,
-            { limit: 'maxSubscriptions' },
-          );
+          const why = `subscribe: ${added} more channels would make ${state.channels.size + added}; maxSubscriptions is ${max} per connection`;
+          return errorText(WireCodes.EXCEED_LIMIT, why, seq, LIMIT_SUBSCRIPTIONS);
         }
       }
-      this.checkMemory(this.channels.cost(state, names));
+      const full = this.memoryFull(this.channels.cost(state, names));
+      if (full !== undefined) return refused(full, seq);
       for (const name of names) this.channels.subscribe(state, name);
     } else {
       for (const name of names) this.channels.unsubscribe(state, name);
@@ -472,9 +470,11 @@ export class Handler extends BaseHandler {
   /** One page of channels with their subscribers' addresses; `cursor` goes on (0 = done). */
   private listChannels(req: Request, seq: string): string {
     const cursor = numberField(req, F.cursor, 'cursor', 0);
+    if (cursor instanceof Refusal) return refused(cursor, seq);
     const asked = numberField(req, F.count, 'count', 0);
+    if (asked instanceof Refusal) return refused(asked, seq);
     if (!Number.isInteger(cursor) || !Number.isInteger(asked)) {
-      throw new WireError(WireCodes.DATA_ERROR, 'channels: cursor and count must be integers');
+      return errorText(WireCodes.DATA_ERROR, 'channels: cursor and count must be integers', seq, undefined);
     }
     const count = asked === 0 ? MAX_PAGE : Math.min(asked, MAX_PAGE);
     const page = this.channels.page(cursor, count);
@@ -488,26 +488,37 @@ export class Handler extends BaseHandler {
     return `${okHead(req, 'channels', seq)},"value":${JSON.stringify(value)},"cursor":${page.cursor},"total":${this.channels.size}${rest}}`;
   }
 
-  private set(req: Request): void {
+  private set(req: Request): Refusal | undefined {
     const name = singleKeyName(req);
-    requireValue(req);
+    if (typeof name !== 'string') return name;
+    const no = requireValue(req);
+    if (no !== undefined) return no;
     const expire = numberField(req, F.expire, 'expire', 0);
+    if (typeof expire !== 'number') return expire;
     const value = req.raw(F.value);
-    this.checkMemory(this.hash.cost(name, value));
+    const full = this.memoryFull(this.hash.cost(name, value));
+    if (full !== undefined) return full;
     if (!this.hash.set(name, value, expire)) {
-      throw new WireError(WireCodes.EXCEED_LIMIT, `the hash is full (hashSize ${this.hash.limit})`, { limit: 'hashSize' });
+      return new Refusal(WireCodes.EXCEED_LIMIT, `the hash is full (hashSize ${this.hash.limit})`, { limit: 'hashSize' });
     }
+    return undefined;
   }
 
-  private qpush(req: Request): number {
+  private qpush(req: Request): number | Refusal {
     const name = singleKeyName(req);
-    requireValue(req);
+    if (typeof name !== 'string') return name;
+    const no = requireValue(req);
+    if (no !== undefined) return no;
     const priority = numberField(req, F.priority, 'priority');
+    if (typeof priority !== 'number') return priority;
     const value = req.raw(F.value);
-    if (!this.queues.hasWaiter(name)) this.checkMemory(this.queues.cost(name, value));
+    if (!this.queues.hasWaiter(name)) {
+      const full = this.memoryFull(this.queues.cost(name, value));
+      if (full !== undefined) return full;
+    }
     const n = this.queues.push(name, value, priority);
     if (n < 0) {
-      throw new WireError(WireCodes.EXCEED_LIMIT, `queue ${req.raw(F.key).slice(0, 64)} is full (queueSize ${this.queues.limit})`, {
+      return new Refusal(WireCodes.EXCEED_LIMIT, `queue ${req.raw(F.key).slice(0, 64)} is full (queueSize ${this.queues.limit})`, {
         limit: 'queueSize',
       });
     }
@@ -516,18 +527,20 @@ export class Handler extends BaseHandler {
 
   private qpop(state: ClientState, req: Request, seq: string): string | undefined {
     const name = singleKeyName(req);
+    if (typeof name !== 'string') return refused(name, seq);
     const timeout = numberField(req, F.timeout, 'timeout', 0);
+    if (typeof timeout !== 'number') return refused(timeout, seq);
     const item = this.queues.pop(name);
     const head = okHead(req, 'qpop', seq);
     if (item !== undefined) return `${head},"value":${item.value},"priority":${item.priority}}`;
     if (!isTrue(req, F.block)) return `${head},"value":null}`;
     if (this.maxBlockedPops > 0 && state.blocked.size >= this.maxBlockedPops) {
-      throw new WireError(WireCodes.EXCEED_LIMIT, `qpop: this connection already has ${state.blocked.size} blocked pops (maxBlockedPops)`, {
-        limit: 'maxBlockedPops',
-      });
+      const why = `qpop: this connection already has ${state.blocked.size} blocked pops (maxBlockedPops)`;
+      return errorText(WireCodes.EXCEED_LIMIT, why, seq, LIMIT_BLOCKED);
     }
     const w = new BlockedPop(name, state, head, this);
-    this.checkMemory(w.bytes);
+    const full = this.memoryFull(w.bytes);
+    if (full !== undefined) return refused(full, seq);
     state.blocked.add(w);
     this.queues.wait(w);
     if (timeout > 0) w.timer = setTimeout(onPopTimeout, Math.min(timeout * 1000, 2 ** 31 - 1), w);
@@ -547,16 +560,16 @@ export class Handler extends BaseHandler {
     this.queues.unwait(w);
   }
 
-  private auth(state: ClientState, req: Request): void {
+  private auth(state: ClientState, req: Request): Refusal | undefined {
     const wait = this.throttle.blocked(state.address);
     if (wait > 0) {
-      throw new WireError(WireCodes.AUTH_THROTTLED, `too many failed auth from ${state.address}: try again in ${Math.ceil(wait)} s`, {
+      return new Refusal(WireCodes.AUTH_THROTTLED, `too many failed auth from ${state.address}: try again in ${Math.ceil(wait)} s`, {
         retryAfter: Math.ceil(wait),
       });
     }
     if (this.token === '') {
       state.authed = true;
-      return;
+      return undefined;
     }
     const given = req.type(F.value) === T_STRING ? req.string(F.value) : undefined;
     this.tokenDigest ??= digest(this.token);
@@ -564,23 +577,23 @@ export class Handler extends BaseHandler {
       // a failed request changes nothing: an authenticated connection stays authenticated
       const blocked = this.throttle.fail(state.address);
       const then = blocked ? `; ${state.address} is refused for ${this.authBlockTime} s` : '';
-      throw new WireError(WireCodes.AUTH_FAILED, `authentication failed: wrong token${then}`);
+      return new Refusal(WireCodes.AUTH_FAILED, `authentication failed: wrong token${then}`);
     }
     this.throttle.succeed(state.address);
     state.authed = true;
+    return undefined;
   }
 
-  /** Refuse (740 memoryLimit) what would take the held bytes past memoryLimit. */
-  private checkMemory(cost: number): void {
-    if (this.memoryLimit <= 0 || cost <= 0) return;
+  /** The refusal (740 memoryLimit) when `cost` more bytes would take the held bytes past memoryLimit. */
+  private memoryFull(cost: number): Refusal | undefined {
+    if (this.memoryLimit <= 0 || cost <= 0) return undefined;
     const used = this.memoryUsed();
-    if (used + cost > this.memoryLimit) {
-      throw new WireError(
-        WireCodes.EXCEED_LIMIT,
-        `the dispatcher's memory is full: ${used} of memoryLimit ${this.memoryLimit} bytes used, this needs ${cost} more`,
-        { limit: 'memoryLimit' },
-      );
-    }
+    if (used + cost <= this.memoryLimit) return undefined;
+    return new Refusal(
+      WireCodes.EXCEED_LIMIT,
+      `the dispatcher's memory is full: ${used} of memoryLimit ${this.memoryLimit} bytes used, this needs ${cost} more`,
+      { limit: 'memoryLimit' },
+    );
   }
 
   private memoryUsed(): number {

@@ -3,16 +3,20 @@ import { F, type Request, T_NUMBER, T_STRING, setCommandNames } from './Request'
 import { F_NOT_INT, T_ARRAY, T_FALSE, T_NULL, T_TRUE, typeName } from './scan';
 import type { Key } from './store/ChannelStore';
 
-/** A request the dispatcher refuses: becomes `{"command":"error","code":code,...}`. */
-export class WireError extends Error {
+/**
+ * Why a request is refused: becomes `{"command":"error","code":code,...}`. Checks RETURN it,
+ * they do not throw it: a throw cost tens of microseconds here (V8 builds a message with a
+ * source position for every throw), so a client sending requests that are refused got them
+ * handled at a tenth of the cost to us of real work (measured: refused blocking pops ran at
+ * 26k/s thrown, 70k/s returned).
+ */
+export class Refusal {
   constructor(
     readonly code: number,
-    message: string,
+    readonly message: string,
     /** Extra fields for the error packet (e.g. `limit`). */
     readonly extra?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
+  ) {}
 }
 
 /** Every command the dispatcher answers (`broadcat` is the seed client's spelling of broadcast). */
@@ -51,34 +55,34 @@ export function isKey(v: unknown): v is Key {
   return typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v));
 }
 
-function noKey(req: Request): WireError {
-  return new WireError(WireCodes.NO_DATA, `${String(req.command)}: key is required`);
+function noKey(req: Request): Refusal {
+  return new Refusal(WireCodes.NO_DATA, `${String(req.command)}: key is required`);
 }
 
 /** The name of the one key of a hash or queue command (or of a publish to one key). */
-export function singleKeyName(req: Request): string {
+export function singleKeyName(req: Request): string | Refusal {
   if (req.keyName !== undefined) return req.keyName;
   const t = req.type(F.key);
   if (t === T_STRING) return (req.keyName = req.string(F.key));
   if (t === T_NUMBER) {
     const n = req.number(F.key);
     if (Number.isSafeInteger(n)) return (req.keyName = String(n));
-  } else if (!req.has(F.key)) throw noKey(req);
-  throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string or an integer`);
+  } else if (!req.has(F.key)) return noKey(req);
+  return new Refusal(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string or an integer`);
 }
 
 /** One key or a list of keys (subscribe, unsubscribe, publish); duplicates removed. */
-export function keyList(req: Request): Key[] {
+export function keyList(req: Request): Key[] | Refusal {
   const t = req.type(F.key);
   if (t === T_STRING || t === T_NUMBER) {
     const k = req.value(F.key) as Key;
     if (isKey(k)) return [k];
-  } else if (!req.has(F.key)) throw noKey(req);
-  if (t !== T_ARRAY) throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string, an integer or a list of them`);
+  } else if (!req.has(F.key)) return noKey(req);
+  if (t !== T_ARRAY) return new Refusal(WireCodes.KEY_ERROR, `${String(req.command)}: key must be a string, an integer or a list of them`);
   const seen = new Set<string>();
   const out: Key[] = [];
   for (const item of req.value(F.key) as unknown[]) {
-    if (!isKey(item)) throw new WireError(WireCodes.KEY_ERROR, `${String(req.command)}: every key must be a string or an integer`);
+    if (!isKey(item)) return new Refusal(WireCodes.KEY_ERROR, `${String(req.command)}: every key must be a string or an integer`);
     const name = keyName(item);
     if (seen.has(name)) continue;
     seen.add(name);
@@ -87,20 +91,20 @@ export function keyList(req: Request): Key[] {
   return out;
 }
 
-/** `value` must be present and not null. */
-export function requireValue(req: Request): void {
-  if (!req.has(F.value)) throw new WireError(WireCodes.NO_DATA, `${String(req.command)}: value is required`);
+/** `value` must be present and not null: undefined when it is, the refusal otherwise. */
+export function requireValue(req: Request): Refusal | undefined {
+  return req.has(F.value) ? undefined : new Refusal(WireCodes.NO_DATA, `${String(req.command)}: value is required`);
 }
 
 /** An optional finite number field (`expire`, `priority`, `timeout`, `cursor`); 0 when absent. */
-export function numberField(req: Request, f: number, name: string, min = -Infinity): number {
+export function numberField(req: Request, f: number, name: string, min = -Infinity): number | Refusal {
   const t = req.type(f);
   if (t === 0 || t === T_NULL) return 0;
   const v = t === T_NUMBER ? req.number(f) : NaN;
   if (!Number.isFinite(v) || v < min) {
     const got =
       t === T_NUMBER ? req.raw(f) : t === T_STRING ? req.raw(f).slice(0, 40) : t === T_TRUE || t === T_FALSE ? req.raw(f) : typeName(t);
-    throw new WireError(
+    return new Refusal(
       WireCodes.DATA_ERROR,
       `${String(req.command)}: ${name} must be a ${min === 0 ? 'non-negative ' : ''}number, got ${got}`,
     );
