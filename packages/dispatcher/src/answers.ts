@@ -74,9 +74,14 @@ export function writeMessage(
   const n = messageLength(ke - ks, ve - vs, tail);
   out.writeUInt32BE(n, o);
   let p = put(MESSAGE_HEAD, 0, MESSAGE_HEAD.length, out, o + HEADER_SIZE);
-  p = put(kb, ks, ke, out, p);
-  p = put(VALUE_FIELD, 0, VALUE_FIELD.length, out, p);
-  p = put(vb, vs, ve, out, p);
+  if (kb === vb && vs - ke === VALUE_FIELD.length && kb.compare(VALUE_FIELD, 0, VALUE_FIELD.length, ke, vs) === 0) {
+    // the request reads `"key":K,"value":V` (what most clients send): one copy instead of three
+    p = put(kb, ks, ve, out, p);
+  } else {
+    p = put(kb, ks, ke, out, p);
+    p = put(VALUE_FIELD, 0, VALUE_FIELD.length, out, p);
+    p = put(vb, vs, ve, out, p);
+  }
   return put(tail, 0, tail.length, out, p);
 }
 
