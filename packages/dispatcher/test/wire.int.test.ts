@@ -131,6 +131,29 @@ describe('dispatcher wire: pub/sub', () => {
     expect((await other.take(4)).map((m) => m.value)).toEqual(['before', 'after', 'one', 'two']);
   });
 
+  it('a delivery carries the key and value as sent, whatever the order and spacing of the request', async () => {
+    const { connect } = await setup();
+    const [sub, pub] = [await connect(), await connect()];
+    await sub.call(req('subscribe', { key: ['k', 7] }));
+    const bodies = [
+      '{"command":"publish","key":"k","value":{"a":[1,"é"]},"seq":1}',
+      '{"value":{"a":[1,"é"]},"seq":2,"key":"k","command":"publish"}',
+      '{ "command" : "publish" , "key" : "k" , "value" : { "a" : [ 1 , "é" ] } , "seq" : 3 }',
+      '{"command":"publish","key":7,"value":"x","seq":4}',
+      '{"command":"publish","key":["k"],"value":"list","seq":5}',
+    ];
+    pub.raw.write(Buffer.concat(bodies.map((b) => frame(b))));
+    const got = await sub.take(5);
+    expect(got.map((m) => [m.key, m.value])).toEqual([
+      ['k', { a: [1, 'é'] }],
+      ['k', { a: [1, 'é'] }],
+      ['k', { a: [1, 'é'] }],
+      [7, 'x'],
+      ['k', 'list'],
+    ]);
+    expect((await pub.take(5)).map((a) => a.published)).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('a publisher subscribed to the channel gets its own message', async () => {
     const { connect } = await setup();
     const c = await connect();
