@@ -24,6 +24,11 @@ export default defineConfig({
             hashSize: 655360,
             queueSize: 100000,
             maxClients: 10000,
+            // bytes the hash, queues, blocked pops and subscriptions may hold together (740 past it)
+            memoryLimit: 256 * 1024 * 1024,
+            // per connection: blocking pops waiting, channels subscribed
+            maxBlockedPops: 1000,
+            maxSubscriptions: 100000,
           },
           // packets over 1 MiB are refused (error 740) and that connection is closed
           parser: { class: Parser, maxPacketSize: 1024 * 1024 },

@@ -1,7 +1,17 @@
 import type * as tls from 'node:tls';
-import { type CloseReason, MessageEvent, StreamClient, type StreamClientEvents } from '@beyod/core';
+import {
+  BeyodError,
+  type CloseEvent,
+  type CloseReason,
+  ErrorCodes,
+  type Logger,
+  MessageEvent,
+  StreamClient,
+  type StreamClientEvents,
+  rootLogger,
+} from '@beyod/core';
 import { DispatcherError, DispatcherErrorCodes, codeOfWire } from './errors';
-import { BadBody, type Packet, Parser } from './Parser';
+import { BadBody, type Packet, PacketParser } from './Parser';
 import type { Key } from './store/ChannelStore';
 import { isKey, keyName } from './wire';
 
@@ -23,6 +33,23 @@ export interface ClientOptions {
   connectTimeout?: number;
   tls?: tls.ConnectionOptions;
   maxSendBuffer?: number;
+  /**
+   * Where outages are reported: one warning when the dispatcher cannot be reached (or the
+   * connection is lost), one info line when it is back. Default: the process's root logger;
+   * false = silent.
+   */
+  logger?: Logger | false;
+}
+
+/** Options of one connect() call. */
+export interface ConnectOptions {
+  /**
+   * true (default): keep trying every reconnectInterval until connected. false: reject at the
+   * first failed attempt and stop (one-shot scripts).
+   */
+  wait?: boolean;
+  /** Seconds to keep trying before rejecting with BEYOD_CONNECT_TIMEOUT and stopping; 0 = no limit. */
+  timeout?: number;
 }
 
 /** A response of the dispatcher (an error response rejects instead). */
@@ -87,18 +114,28 @@ export class Client extends StreamClient {
   private readonly pending = new Map<number, Pending>();
   /** Blocking pops: their own timeout, their own timer. */
   private readonly blocking = new Map<number, Pending>();
-  /** Made while disconnected, sent on the next connect. */
-  private outbox: Pending[] = [];
+  /** Made while disconnected, sent on the next connect (by seq; one that expires leaves at once). */
+  private outbox = new Map<number, Pending>();
   /** What to subscribe on the next connect (besides defaultChannel). */
   private readonly subscriptions = new Map<string, Key>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private started = false;
   private ready: Promise<void> = Promise.resolve();
+  private readonly logOption: Logger | false | undefined;
+  private log: Logger | false | undefined;
+  /** The current outage: since when (ms), and whether it was reported. */
+  private outage: { since: number; attempts: number } | undefined;
+  /** connect({ wait: false }) or { timeout } in progress: how to give up. */
+  private giveUp: ((error: Error) => void) | undefined;
+  /** connect({ wait: false }) in progress: give up at the first failure. */
+  private failFast = false;
+  /** The last failed connection attempt (for messages). */
+  private lastFailure: Error | undefined;
 
   constructor(options: ClientOptions) {
     super({
       target: options.target,
-      parser: new Parser(),
+      parser: new PacketParser(),
       reconnectInterval: options.reconnectInterval ?? 3,
       connectTimeout: options.connectTimeout,
       tls: options.tls,
@@ -110,24 +147,96 @@ export class Client extends StreamClient {
     this.token = options.token;
     this.requestTimeout = options.requestTimeout ?? 10;
     this.maxQueuedRequests = options.maxQueuedRequests ?? 1000;
-    // Registered first, so it runs before any listener the user adds.
+    this.logOption = options.logger;
+    // Registered first, so they run before any listener the user adds.
     this.on('connect', () => this.onConnected());
+    this.on('close', (e) => this.onLost(e));
+    // Also makes StreamClient emit connection failures (it emits 'error' only to listeners).
+    this.on('error', (e) => this.onFailure(e));
   }
 
   /**
-   * Connect (and keep reconnecting every reconnectInterval seconds after a loss). Resolves once
-   * connected, authenticated and subscribed to defaultChannel.
+   * Connect, and keep reconnecting every reconnectInterval seconds after a loss. Resolves once
+   * connected, authenticated and subscribed to defaultChannel. While the dispatcher cannot be
+   * reached it keeps trying (one warning per outage in the log); `{ wait: false }` rejects at
+   * the first failure instead, `{ timeout }` after that many seconds — both then stop the
+   * client and fail the requests that waited (NOT_CONNECTED).
    */
-  override async connect(): Promise<void> {
+  override async connect(options: ConnectOptions = {}): Promise<void> {
     this.started = true;
+    const { wait = true, timeout = 0 } = options;
+    let given: Error | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const pending = super.connect();
+    if (!this.connected && (!wait || timeout > 0)) {
+      this.failFast = !wait;
+      this.giveUp = (error) => {
+        if (given !== undefined) return;
+        given = error;
+        void this.stopTrying(error);
+      };
+      if (timeout > 0) {
+        timer = setTimeout(() => {
+          const last = this.lastFailure === undefined ? '' : ` (last error: ${this.lastFailure.message})`;
+          this.giveUp?.(
+            new BeyodError(ErrorCodes.CONNECT_TIMEOUT, `not connected to ${this.target} within ${timeout} s${last}`, {
+              target: this.target,
+            }),
+          );
+        }, timeout * 1000);
+      }
+    }
     try {
-      await super.connect();
+      await pending;
     } catch (e) {
       this.started = false;
-      this.failOutbox(DispatcherErrorCodes.NOT_CONNECTED, `not connected to ${this.target}: ${(e as Error).message}`);
-      throw e;
+      this.failOutbox(DispatcherErrorCodes.NOT_CONNECTED, `not connected to ${this.target}: ${(given ?? (e as Error)).message}`);
+      throw given ?? e;
+    } finally {
+      clearTimeout(timer);
+      this.giveUp = undefined;
+      this.failFast = false;
     }
     await this.ready;
+  }
+
+  private async stopTrying(error: Error): Promise<void> {
+    this.started = false;
+    this.failOutbox(DispatcherErrorCodes.NOT_CONNECTED, `not connected to ${this.target}: ${error.message}`);
+    await super.close();
+  }
+
+  private logger(): Logger | undefined {
+    if (this.log === undefined) this.log = this.logOption === false ? false : (this.logOption ?? rootLogger());
+    return this.log === false ? undefined : this.log;
+  }
+
+  /** A connection attempt failed (or an established connection had an error). */
+  private onFailure(error: Error): void {
+    const code = (error as BeyodError).code;
+    if (code !== ErrorCodes.CONNECT_FAILED && code !== ErrorCodes.CONNECT_TIMEOUT) return;
+    this.lastFailure = error;
+    if (this.failFast) this.giveUp?.(error);
+    if (this.outage !== undefined) {
+      this.outage.attempts++;
+      return;
+    }
+    if (!this.started || this.reconnectInterval <= 0) return;
+    this.outage = { since: Date.now(), attempts: 1 };
+    this.logger()?.warn(
+      { target: this.target, err: error.message },
+      `cannot connect to ${this.target} (${error.message}); retrying every ${this.reconnectInterval} s`,
+    );
+  }
+
+  /** The connection was lost; the client reconnects by itself when started. */
+  private onLost(event: CloseEvent): void {
+    if (!this.started || this.reconnectInterval <= 0 || this.outage !== undefined) return;
+    this.outage = { since: Date.now(), attempts: 0 };
+    this.logger()?.warn(
+      { target: this.target, reason: event.reason },
+      `lost the connection to ${this.target} (${event.reason}); reconnecting every ${this.reconnectInterval} s`,
+    );
   }
 
   /** Close for good: pending requests fail with CLIENT_CLOSED. */
@@ -138,12 +247,41 @@ export class Client extends StreamClient {
     await super.close();
   }
 
-  /** Subscribe to one or more channels; the answer's `key` lists this connection's channels. */
+  /**
+   * Subscribe to one or more channels; the answer's `key` lists the keys of this request and
+   * `count` how many channels this connection has. The channels are subscribed again after
+   * every reconnect — unless the dispatcher refused them (e.g. maxSubscriptions).
+   */
   subscribe(keys: Key | Key[]): Promise<DispatcherResponse> {
     const list = Array.isArray(keys) ? keys : [keys];
     for (const k of list) checkKey(k, 'subscribe');
-    for (const k of list) this.subscriptions.set(keyName(k), k);
-    return this.request({ command: 'subscribe', key: keys });
+    const added: Key[] = [];
+    for (const k of list) {
+      const name = keyName(k);
+      if (this.subscriptions.has(name)) continue;
+      this.subscriptions.set(name, k);
+      added.push(k);
+    }
+    const r = this.request({ command: 'subscribe', key: keys });
+    r.then(
+      // an earlier subscribe of the same key may have been refused meanwhile
+      () => {
+        for (const k of list) if (!this.subscriptions.has(keyName(k))) this.subscriptions.set(keyName(k), k);
+      },
+      (e: unknown) => {
+        // refused, or never sent: not a subscription to restore (after a timeout or a lost
+        // connection its fate is unknown, and subscribing again on reconnect is right)
+        const err = e as DispatcherError;
+        if (
+          err.wireCode === undefined &&
+          err.code !== DispatcherErrorCodes.NOT_CONNECTED &&
+          err.code !== DispatcherErrorCodes.CLIENT_CLOSED
+        )
+          return;
+        for (const k of added) this.subscriptions.delete(keyName(k));
+      },
+    );
+    return r;
   }
 
   unsubscribe(keys: Key | Key[]): Promise<DispatcherResponse> {
@@ -163,9 +301,14 @@ export class Client extends StreamClient {
     return this.request(loop ? { command: 'broadcast', value, loop } : { command: 'broadcast', value });
   }
 
-  /** Every channel with the peers subscribed to it (`value`). */
-  channels(): Promise<DispatcherResponse> {
-    return this.request({ command: 'channels' });
+  /**
+   * One page of the channels with the peers subscribed to them (`value`): at most `count`
+   * subscriptions (default and maximum 1000). `cursor` in the answer goes on from there
+   * (0 = that was the last page); `total` is the number of channels.
+   */
+  channels(options: { cursor?: number; count?: number } = {}): Promise<DispatcherResponse> {
+    const { cursor, count } = options;
+    return this.request({ command: 'channels', ...(cursor ? { cursor } : {}), ...(count ? { count } : {}) });
   }
 
   /** `expire`: absolute unix time in seconds (0 = never). */
@@ -248,12 +391,12 @@ export class Client extends StreamClient {
         reject(notConnected(this.target, packet, 'call connect() first, or the client was closed'));
         return;
       }
-      if (this.outbox.length >= this.maxQueuedRequests) {
-        reject(notConnected(this.target, packet, `${this.outbox.length} requests already wait for the connection (maxQueuedRequests)`));
+      if (this.outbox.size >= this.maxQueuedRequests) {
+        reject(notConnected(this.target, packet, `${this.outbox.size} requests already wait for the connection (maxQueuedRequests)`));
         return;
       }
       this.track(p, blocking);
-      this.outbox.push(p);
+      this.outbox.set(p.seq, p);
     });
   }
 
@@ -304,13 +447,22 @@ export class Client extends StreamClient {
     );
   }
 
-  /** Remove from the tables; false when it was already settled. */
+  /** Remove from the tables (the offline queue too); false when it was already settled. */
   private forget(p: Pending): boolean {
     if (p.timer) clearTimeout(p.timer);
+    if (!p.sent) this.outbox.delete(p.seq);
     return this.pending.delete(p.seq) || this.blocking.delete(p.seq);
   }
 
   private onConnected(): void {
+    if (this.outage !== undefined) {
+      const { since, attempts } = this.outage;
+      this.outage = undefined;
+      this.logger()?.info(
+        { target: this.target, attempts: attempts + 1, seconds: (Date.now() - since) / 1000 },
+        `connected to ${this.target} after ${attempts + 1} attempts (${((Date.now() - since) / 1000).toFixed(1)} s)`,
+      );
+    }
     const setup: Array<Promise<unknown>> = [];
     const internal = (fields: Packet) => {
       const r = this.request(fields);
@@ -319,12 +471,12 @@ export class Client extends StreamClient {
     };
     // The outbox goes after auth and subscribe: the server handles one connection's requests in order.
     const queued = this.outbox;
-    this.outbox = [];
+    this.outbox = new Map();
     if (this.token !== undefined && this.token !== '') internal({ command: 'auth', value: this.token });
     const channels = new Map<string, Key>(this.subscriptions);
     for (const k of this.defaultChannel) channels.set(keyName(k), k);
     if (channels.size > 0) internal({ command: 'subscribe', key: [...channels.values()] });
-    for (const p of queued) if (this.pending.has(p.seq) || this.blocking.has(p.seq)) this.transmit(p);
+    for (const p of queued.values()) if (this.pending.has(p.seq) || this.blocking.has(p.seq)) this.transmit(p);
     this.ready = Promise.all(setup).then(
       () => undefined,
       (e: unknown) => {
@@ -390,13 +542,14 @@ export class Client extends StreamClient {
         p.reject(new DispatcherError(code, `${String(p.packet.command)} (seq ${p.seq}): ${why}`));
       }
     }
-    if (code === DispatcherErrorCodes.CLIENT_CLOSED) this.outbox = [];
+    if (code === DispatcherErrorCodes.CLIENT_CLOSED) this.outbox.clear();
   }
 
   private failOutbox(code: (typeof DispatcherErrorCodes)['NOT_CONNECTED'], why: string): void {
     const queued = this.outbox;
-    this.outbox = [];
-    for (const p of queued) if (this.forget(p)) p.reject(new DispatcherError(code, `${String(p.packet.command)} (seq ${p.seq}): ${why}`));
+    this.outbox = new Map();
+    for (const p of queued.values())
+      if (this.forget(p)) p.reject(new DispatcherError(code, `${String(p.packet.command)} (seq ${p.seq}): ${why}`));
   }
 
   private reportError(err: Error): void {

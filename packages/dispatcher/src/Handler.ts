@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import cluster from 'node:cluster';
 import {
   Handler as BaseHandler,
+  type Application,
   type CloseEvent,
   type Connection,
   ConfigError,
@@ -8,73 +10,137 @@ import {
   ErrorCodes,
   type IOEvent,
   type MessageEvent,
+  toError,
 } from '@beyod/core';
+import { broadcastFrame, errorText, messageLength, okHead, okHeadWithKey, sourceTail, writeMessage } from './answers';
 import { WireCodes } from './errors';
-import { BadBody, type Packet, encodeJson, encodePacket } from './Parser';
-import { ChannelStore, type Key, type Subscriber } from './store/ChannelStore';
+import { BadBody, F, type Request, T_NUMBER, T_STRING } from './Request';
+import { AuthThrottle, addressOf } from './store/AuthThrottle';
+import { type Channel, ChannelStore, type Key, type Subscriber } from './store/ChannelStore';
 import { HashStore } from './store/HashStore';
 import { type QueueItem, QueueStore, type Waiter } from './store/QueueStore';
-import { WireError, keyList, keyName, numberField, requiredValue, singleKey, validSeq } from './wire';
+import { Refusal, isTrue, keyList, keyName, numberField, requireValue, seqText, singleKeyName } from './wire';
 
 /** One connected client of the dispatcher. */
 class ClientState implements Subscriber {
-  readonly channels = new Map<string, Key>();
+  readonly channels = new Set<string>();
   readonly blocked = new Set<BlockedPop>();
-  /** Its send buffer is over maxSendBuffer: deliveries skip it, and reading is paused. */
+  /** Its send buffer is over maxSendBuffer: deliveries skip it, answers wait in `pending`. */
   full = false;
-  /** JSON of its peer address, the `source` of what it publishes. */
-  readonly source: string;
+  /** Answers made while `full`, sent in order once it drains: an answer is never dropped. */
+  pending: string[] = [];
+  /** `,"source":"ip:port"}`: the end of what it publishes. */
+  readonly tail: Buffer;
+  /** Its address, for auth throttling. */
+  readonly address: string;
 
   constructor(
     readonly conn: Connection,
     public authed: boolean,
   ) {
-    this.source = JSON.stringify(conn.peer);
+    this.tail = sourceTail(conn.peer);
+    this.address = addressOf(conn.peer);
   }
 }
 
+/** Estimated bytes of a blocked pop besides its key and answer head. */
+const WAITER_BYTES = 160;
+
 /** A qpop with block: true waiting for an item. */
 class BlockedPop implements Waiter {
-  timer: NodeJS.Timeout | undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  prev: Waiter | undefined = undefined;
+  next: Waiter | undefined = undefined;
+  waiting = false;
+  readonly bytes: number;
 
   constructor(
     readonly key: string,
     readonly state: ClientState,
-    readonly request: Packet,
-    private readonly done: (w: BlockedPop, item: QueueItem | undefined) => void,
-  ) {}
-
-  ready(): boolean {
-    return !this.state.full;
+    /** Its answer up to the value: `{"command":"qpop","key":...,"seq":...` (copied out of the request). */
+    readonly head: string,
+    readonly handler: Handler,
+  ) {
+    this.bytes = WAITER_BYTES + key.length + head.length;
   }
 
   deliver(item: QueueItem): void {
-    this.done(this, item);
+    this.handler._unblock(this, item);
   }
 }
+
+function onPopTimeout(w: BlockedPop): void {
+  w.handler._unblock(w, undefined);
+}
+
+function onTurnEnd(h: Handler): void {
+  h._flushBatch();
+}
+
+/** Largest batch of deliveries to one channel before it is written out. */
+const BATCH_MAX = 64 * 1024;
+
+const LIMIT_BLOCKED = { limit: 'maxBlockedPops' };
+const LIMIT_SUBSCRIPTIONS = { limit: 'maxSubscriptions' };
+
+function refused(r: Refusal, seq: string): string {
+  return errorText(r.code, r.message, seq, r.extra);
+}
+
+/** The most a `channels` page lists (subscriptions, i.e. channel and peer pairs). */
+const MAX_PAGE = 1000;
 
 /**
  * The dispatcher server: pub/sub channels, a shared hash with expiry, priority queues with
  * blocking pops, and broadcast, over the dispatcher Parser's frames (use the two together as a
- * listener's handler and parser). Everything lives in this process's memory: run it in a
- * server with workerNum 1 so every client sees the same data.
+ * listener's handler and parser). Everything lives in this process's memory, so a server with
+ * a dispatcher listener must run one worker (refused at start otherwise).
  *
- * Options: `hashSize`, `queueSize` (items per queue), `maxClients` (0 = no limit each) and
- * `token` (when set, a connection must `auth` before anything else).
+ * Every request gets exactly one answer; every per-connection structure and the memory held
+ * are bounded by the options below (docs/dispatcher.md, "Limits and options").
  */
 export class Handler extends BaseHandler {
   /** When not empty, a connection must send `{"command":"auth","value":token}` first. */
   token = '';
   /** Connections above which a new one gets error 740 and is closed (0 = no limit). */
   maxClients = 0;
+  /** Blocking pops one connection may have waiting; one more gets 740 (0 = no limit). */
+  maxBlockedPops = 1000;
+  /** Channels one connection may be subscribed to; a subscribe past it gets 740 (0 = no limit). */
+  maxSubscriptions = 100000;
+  /**
+   * Bytes (estimated) the hash, the queues, the blocked pops and the subscriptions may hold
+   * together; a request that would go past it gets 740 (0 = no limit). Default 256 MiB.
+   */
+  memoryLimit = 256 * 1024 * 1024;
+  /** Failed auth from one address before it is refused for authBlockTime (0 = never). */
+  maxAuthFailures = 10;
+  /** Seconds an address is refused after maxAuthFailures failed auth. */
+  authBlockTime = 60;
+  /** Set by the application before init(): how the server it runs in is configured. */
+  app: Application | undefined = undefined;
 
   private readonly hash = new HashStore(655360);
   private readonly queues = new QueueStore(6553600);
   private readonly channels = new ChannelStore<ClientState>();
   private readonly clients = new Map<number, ClientState>();
+  private readonly throttle = new AuthThrottle();
   private readonly startedAt = Date.now();
   private readonly counters = { published: 0, broadcast: 0, delivered: 0, dropped: 0, rejected: 0 };
   private tokenDigest: Buffer | undefined;
+  /**
+   * The deliveries published to one channel in this event-loop turn, framed back to back in
+   * one buffer and written to each subscriber at once at the end of the turn (or before
+   * anything else is sent to one of them, so every connection still sees everything in order).
+   * A fan-out then costs one send() per subscriber per turn instead of one per message, and a
+   * big batch is passed to every socket by reference, never copied per subscriber.
+   */
+  private batch: Channel<ClientState> | undefined = undefined;
+  private batchBuf: Buffer | undefined = undefined;
+  private batchLen = 0;
+  private batchCount = 0;
+  private batchSize = 0;
+  private batchScheduled = false;
 
   /** Entries the hash may hold (0 = no limit). Default 655360. */
   get hashSize(): number {
@@ -94,12 +160,38 @@ export class Handler extends BaseHandler {
 
   /** Validate the options (called by the container after they are set). */
   init(): void {
-    for (const key of ['hashSize', 'queueSize', 'maxClients'] as const) {
+    const keys = ['hashSize', 'queueSize', 'maxClients', 'maxBlockedPops', 'maxSubscriptions', 'memoryLimit', 'maxAuthFailures'] as const;
+    for (const key of keys) {
       if (!Number.isInteger(this[key]) || this[key] < 0) {
         throw new ConfigError(`dispatcher handler.${key}`, `expected an integer >= 0 (0 = no limit), got ${String(this[key])}`);
       }
     }
+    if (!(this.authBlockTime >= 0)) throw new ConfigError('dispatcher handler.authBlockTime', 'expected seconds >= 0');
     if (typeof this.token !== 'string') throw new ConfigError('dispatcher handler.token', 'expected a string');
+    this.throttle.maxFailures = this.maxAuthFailures;
+    this.throttle.blockTime = this.authBlockTime;
+    const server = this.app?.server;
+    // node:cluster workers each get their own copy of everything: two workers would be two
+    // dispatchers behind one port, each seeing only the clients the kernel gave it
+    if (server !== undefined && cluster.isWorker && server.workerNum > 1) {
+      throw new ConfigError(
+        'components.server.workerNum',
+        `a dispatcher listener keeps its channels, hash and queues in one process; with workerNum ${server.workerNum} ` +
+          `each worker would be a separate dispatcher behind the same port. Set workerNum: 1 for the server that runs ` +
+          `the dispatcher (put other listeners in another app), or run several dispatchers on different ports`,
+        this.app?.configFile,
+      );
+    }
+  }
+
+  override onStartAccept(): void {
+    const l = this.listener;
+    if (this.token === '' && l !== undefined && l.transport !== 'unix' && !/^(127\.|\[::1\]|localhost)/.test(l.address ?? '')) {
+      l.logger.warn(
+        { listener: l.name, address: l.address },
+        'dispatcher without a token on a non-loopback address: any peer that can reach it may use it (set handler.token)',
+      );
+    }
   }
 
   override onConnect(event: IOEvent): void {
@@ -107,7 +199,7 @@ export class Handler extends BaseHandler {
     if (this.maxClients > 0 && this.clients.size >= this.maxClients) {
       this.counters.rejected++;
       conn.close(
-        errorPacket(WireCodes.EXCEED_LIMIT, `the dispatcher has maxClients ${this.maxClients} connections`, undefined, {
+        errorText(WireCodes.EXCEED_LIMIT, `the dispatcher has maxClients ${this.maxClients} connections`, undefined, {
           limit: 'maxClients',
         }),
       );
@@ -120,190 +212,345 @@ export class Handler extends BaseHandler {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
     this.clients.delete(event.sender.id);
+    if (this.batch?.subs.has(state)) this._flushBatch();
     this.channels.removeAll(state);
     for (const w of state.blocked) this.forget(w);
+    state.blocked.clear();
+    state.pending = [];
   }
 
   override onBufferFull(event: IOEvent): void {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
-    // Stop reading its requests until it reads what we sent (backpressure), and skip it for
-    // deliveries meanwhile: they would be dropped one by one anyway.
-    state.full = true;
+    // Stop reading its requests until it reads what we sent (backpressure); skip it for
+    // deliveries meanwhile, and keep its answers until it drains.
+    this.channels.setFull(state, true);
     state.conn.pause();
   }
 
   override onBufferDrain(event: IOEvent): void {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
-    state.full = false;
-    for (const w of [...state.blocked]) this.queues.serve(w);
-    state.conn.resume();
+    // what was published while it was full is counted as dropped for it: send that first
+    if (this.batch?.subs.has(state)) this._flushBatch();
+    this.channels.setFull(state, false);
+    const pending = state.pending;
+    let i = 0;
+    while (i < pending.length && !state.full) state.conn.send(pending[i++]);
+    state.pending = i === pending.length ? [] : pending.slice(i);
+    if (!state.full) state.conn.resume();
   }
 
   /** The frame could not be parsed: say why in an error packet (the core then closes, flushing it). */
   override onBadPacket(event: ErrorEvent): void {
+    const state = this.clients.get(event.sender.id);
+    if (state !== undefined && this.batch?.subs.has(state)) this._flushBatch();
     const tooLarge = event.error.code === ErrorCodes.PACKET_TOO_LARGE;
-    const packet = tooLarge
-      ? errorPacket(WireCodes.EXCEED_LIMIT, event.error.message, undefined, { limit: 'maxPacketSize' })
-      : errorPacket(WireCodes.DATA_ERROR, event.error.message, undefined, undefined);
-    event.sender.send(packet, true);
+    const text = tooLarge
+      ? errorText(WireCodes.EXCEED_LIMIT, event.error.message, undefined, { limit: 'maxPacketSize' })
+      : errorText(WireCodes.DATA_ERROR, event.error.message, undefined, undefined);
+    event.sender.send(text);
   }
 
   override onMessage(event: MessageEvent): void {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return; // refused by maxClients, closing
-    const req = event.message as Packet | BadBody;
+    const req = event.message as Request | BadBody;
     if (req instanceof BadBody) {
-      this.sendError(state, new WireError(WireCodes.DATA_ERROR, req.reason), undefined);
+      this.reply(state, errorText(WireCodes.DATA_ERROR, req.reason, undefined, undefined));
       return;
     }
+    let answer: string | undefined;
     try {
-      const resp = this.execute(state, req);
-      if (resp !== undefined) state.conn.send(encodePacket(resp), true);
+      answer = this.execute(state, req);
     } catch (e) {
-      if (!(e instanceof WireError)) throw e;
-      this.sendError(state, e, validSeq(req.seq));
+      // a bug: still one answer, and the connection goes on
+      const err = toError(e);
+      this.listener?.logger.error({ err, peer: state.conn.peer, command: req.command }, 'dispatcher failed on a request');
+      answer = errorText(WireCodes.INTERNAL_ERROR, `internal error: ${err.message}`, seqText(req), undefined);
     }
+    if (answer !== undefined) this.reply(state, answer);
   }
 
-  /** Run one request; undefined when the answer comes later (a blocked qpop). */
-  private execute(state: ClientState, req: Packet): Packet | undefined {
+  /** Send an answer; while the connection's buffer is full it waits, in order, never dropped. */
+  private reply(state: ClientState, text: string): void {
+    if (this.batch?.subs.has(state)) this._flushBatch();
+    if (state.full) state.pending.push(text);
+    else state.conn.send(text);
+  }
+
+  /**
+   * Run one request: the answer's text (an error answer when refused), or undefined when it
+   * comes later (a blocked qpop).
+   */
+  private execute(state: ClientState, req: Request): string | undefined {
+    const seq = seqText(req);
+    if (req.tooDeep !== '') return errorText(WireCodes.DATA_ERROR, req.tooDeep, seq, undefined);
     const command = req.command;
-    if (typeof command !== 'string') throw new WireError(WireCodes.NO_COMMAND, 'command is required (a string)');
-    if (validSeq(req.seq) === undefined) throw new WireError(WireCodes.NO_SEQ, 'seq is required (a string or a number)');
-    if (!state.authed && command !== 'auth') throw new WireError(WireCodes.AUTH_REQUIRED, 'authentication required: send auth first');
+    if (command === undefined) return errorText(WireCodes.NO_COMMAND, 'command is required (a string)', seq, undefined);
+    if (seq === undefined) return errorText(WireCodes.NO_SEQ, 'seq is required (a string or a number)', undefined, undefined);
+    if (!state.authed && command !== 'auth') {
+      return errorText(WireCodes.AUTH_REQUIRED, 'authentication required: send auth first', seq, undefined);
+    }
+    let r: string | number | Refusal | undefined;
     switch (command) {
       case 'publish':
-        return ok(req, { key: req.key, published: this.publish(state, req) });
+        r = this.publish(state, req);
+        return typeof r === 'number' ? `${okHead(req, command, seq)},"published":${r}}` : refused(r, seq);
       case 'subscribe':
-        for (const k of keyList(req)) this.channels.subscribe(state, keyName(k), k);
-        return ok(req, { key: [...state.channels.values()] });
       case 'unsubscribe':
-        for (const k of keyList(req)) this.channels.unsubscribe(state, keyName(k));
-        return ok(req, { key: [...state.channels.values()] });
+        return this.subscribe(state, req, command, seq);
       case 'broadcast':
       case 'broadcat':
-        return ok(req, { published: this.broadcast(state, req) });
+        r = this.broadcast(state, req);
+        return typeof r === 'number' ? `${okHead(req, command, seq)},"published":${r}}` : refused(r, seq);
       case 'channels':
-        return ok(req, { value: this.listChannels() });
+        return this.listChannels(req, seq);
       case 'set':
-        return this.set(req);
-      case 'get': {
-        const v = this.hash.get(keyName(singleKey(req)));
-        return ok(req, { value: v === undefined ? null : v });
-      }
+        r = this.set(req);
+        return r === undefined ? `${okHead(req, command, seq)}}` : refused(r, seq);
+      case 'get':
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.hash.get(r) ?? 'null'}}` : refused(r, seq);
       case 'delete':
-        return ok(req, { value: this.hash.delete(keyName(singleKey(req))) ? 1 : 0 });
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.hash.delete(r) ? 1 : 0}}` : refused(r, seq);
       case 'deleteall':
-        return ok(req, { value: this.hash.clear() });
+        return `${okHead(req, command, seq)},"value":${this.hash.clear()}}`;
       case 'count':
-        return ok(req, { value: this.hash.count() });
+        return `${okHead(req, command, seq)},"value":${this.hash.count()}}`;
       case 'qpush':
-        return this.qpush(req);
+        r = this.qpush(req);
+        return typeof r === 'number' ? `${okHead(req, command, seq)},"value":${r}}` : refused(r, seq);
       case 'qpop':
-        return this.qpop(state, req);
+        return this.qpop(state, req, seq);
       case 'qcount':
-        return ok(req, { value: this.queues.count(keyName(singleKey(req))) });
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.queues.count(r)}}` : refused(r, seq);
       case 'qdelete':
-        return ok(req, { value: this.queues.delete(keyName(singleKey(req))) });
+        r = singleKeyName(req);
+        return typeof r === 'string' ? `${okHead(req, command, seq)},"value":${this.queues.delete(r)}}` : refused(r, seq);
       case 'qdeleteall':
-        return ok(req, { value: this.queues.clear() });
+        return `${okHead(req, command, seq)},"value":${this.queues.clear()}}`;
       case 'auth':
-        return this.auth(state, req);
+        r = this.auth(state, req);
+        return r === undefined ? `${okHead(req, command, seq)}}` : refused(r, seq);
       case 'stats':
       case 'info':
-        return ok(req, { value: this.getStats() });
+        return `${okHead(req, command, seq)},"value":${JSON.stringify(this.getStats())}}`;
       default:
-        throw new WireError(WireCodes.UNKNOWN_COMMAND, `unknown command ${JSON.stringify(command).slice(0, 64)}`);
+        return errorText(WireCodes.UNKNOWN_COMMAND, `unknown command ${JSON.stringify(command).slice(0, 64)}`, seq, undefined);
     }
   }
 
-  /** Deliver to every subscriber of each key; the message is encoded once per key. */
-  private publish(state: ClientState, req: Packet): number {
-    const keys = keyList(req);
-    const value = JSON.stringify(requiredValue(req));
+  /** Deliver to every subscriber of each key; each delivery is framed once for all of them. */
+  private publish(state: ClientState, req: Request): number | Refusal {
+    const t = req.type(F.key);
+    const b = req.buf;
     let n = 0;
-    for (const key of keys) {
-      const subs = this.channels.subscribers(keyName(key));
-      if (subs === undefined) continue;
-      const packet = encodeJson(`{"command":"message","key":${JSON.stringify(key)},"value":${value},"source":${state.source}}`);
-      n += this.deliver(subs, packet, undefined);
+    if (t === T_STRING || t === T_NUMBER) {
+      // one key: its bytes go into the delivery as they came (the publisher's form)
+      const name = singleKeyName(req);
+      if (typeof name !== 'string') return name;
+      const no = requireValue(req);
+      if (no !== undefined) return no;
+      const ch = this.channels.channel(name);
+      if (ch !== undefined) n = this.enqueue(ch, b, req.start(F.key), req.end(F.key), b, req.start(F.value), req.end(F.value), state.tail);
+    } else {
+      const keys = keyList(req);
+      if (keys instanceof Refusal) return keys;
+      const no = requireValue(req);
+      if (no !== undefined) return no;
+      for (const key of keys) {
+        const ch = this.channels.channel(keyName(key));
+        if (ch === undefined) continue;
+        const k = Buffer.from(JSON.stringify(key));
+        n += this.enqueue(ch, k, 0, k.length, b, req.start(F.value), req.end(F.value), state.tail);
+      }
     }
     this.counters.published++;
     return n;
   }
 
-  /** To every connection with at least one subscription, once; not the sender unless loop. */
-  private broadcast(state: ClientState, req: Packet): number {
-    const value = JSON.stringify(requiredValue(req));
-    const packet = encodeJson(`{"command":"broadcast","value":${value},"source":${state.source}}`);
-    this.counters.broadcast++;
-    return this.deliver(this.channels.subscribed, packet, req.loop === true ? undefined : state);
+  /** Add one delivery to channel `ch` to this turn's batch; returns how many it will reach. */
+  private enqueue(ch: Channel<ClientState>, kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number, tail: Buffer): number {
+    const n = messageLength(ke - ks, ve - vs, tail);
+    if (this.batch !== ch || this.batchLen + n > BATCH_MAX) this._flushBatch();
+    let buf = this.batchBuf;
+    if (this.batch === undefined) {
+      this.batch = ch;
+      // sized like the last batch: one allocation per batch in a steady stream
+      buf = this.batchBuf = Buffer.allocUnsafe(Math.max(n, Math.min(BATCH_MAX, this.batchSize)));
+      if (!this.batchScheduled) {
+        this.batchScheduled = true;
+        process.nextTick(onTurnEnd, this);
+      }
+    } else if ((buf as Buffer).length - this.batchLen < n) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.batchLen + n, Math.min(BATCH_MAX, 2 * (buf as Buffer).length)));
+      (buf as Buffer).copy(bigger, 0, 0, this.batchLen);
+      buf = this.batchBuf = bigger;
+    }
+    this.batchLen = writeMessage(buf as Buffer, this.batchLen, kb, ks, ke, vb, vs, ve, tail);
+    this.batchCount++;
+    return ch.subs.size - ch.full;
   }
 
-  private deliver(subs: Iterable<ClientState>, packet: Buffer, skip: ClientState | undefined): number {
+  /** @internal Write this turn's batch to every subscriber of its channel that takes deliveries. */
+  _flushBatch(): void {
+    this.batchScheduled = false;
+    const ch = this.batch;
+    if (ch === undefined) return;
+    const data = (this.batchBuf as Buffer).subarray(0, this.batchLen);
+    const count = this.batchCount;
+    this.batch = undefined;
+    this.batchBuf = undefined;
+    this.batchSize = this.batchLen;
+    this.batchLen = 0;
+    this.batchCount = 0;
+    let sent = 0;
+    for (const s of ch.subs) {
+      if (s.full) continue;
+      s.conn.send(data, true);
+      sent++;
+    }
+    this.counters.delivered += sent * count;
+    this.counters.dropped += (ch.subs.size - sent) * count;
+  }
+
+  /** To every connection with at least one subscription, once; not the sender unless loop. */
+  private broadcast(state: ClientState, req: Request): number | Refusal {
+    const no = requireValue(req);
+    if (no !== undefined) return no;
+    this._flushBatch();
+    const packet = broadcastFrame(req.buf, req.start(F.value), req.end(F.value), state.tail);
+    this.counters.broadcast++;
+    const skip = isTrue(req, F.loop) ? undefined : state;
     let n = 0;
-    for (const s of subs) {
+    let dropped = 0;
+    for (const s of this.channels.subscribed) {
       if (s === skip) continue;
       if (s.full) {
-        this.counters.dropped++;
+        dropped++;
         continue;
       }
       s.conn.send(packet, true);
       n++;
     }
     this.counters.delivered += n;
+    this.counters.dropped += dropped;
     return n;
   }
 
-  private listChannels(): Record<string, string[]> {
-    const out: Record<string, string[]> = {};
-    for (const [name, subs] of this.channels.entries()) out[name] = [...subs].map((s) => s.conn.peer);
-    return out;
-  }
-
-  private set(req: Packet): Packet {
-    const key = singleKey(req);
-    const value = requiredValue(req);
-    const expire = numberField(req, 'expire', 0);
-    if (!this.hash.set(keyName(key), value, expire)) {
-      throw new WireError(WireCodes.EXCEED_LIMIT, `the hash is full (hashSize ${this.hash.limit})`, { limit: 'hashSize' });
+  /** subscribe / unsubscribe: the answer carries this request's keys and the new count, not every channel. */
+  private subscribe(state: ClientState, req: Request, command: string, seq: string): string {
+    const keys = keyList(req);
+    if (keys instanceof Refusal) return refused(keys, seq);
+    // what was published before this (un)subscribe goes to the subscribers as they were
+    this._flushBatch();
+    const names = keys.map(keyName);
+    if (command === 'subscribe') {
+      const max = this.maxSubscriptions;
+      if (max > 0) {
+        let added = 0;
+        for (const name of names) if (!state.channels.has(name)) added++;
+        if (state.channels.size + added > max) {
+          const why = `subscribe: ${added} more channels would make ${state.channels.size + added}; maxSubscriptions is ${max} per connection`;
+          return errorText(WireCodes.EXCEED_LIMIT, why, seq, LIMIT_SUBSCRIPTIONS);
+        }
+      }
+      const full = this.memoryFull(this.channels.cost(state, names));
+      if (full !== undefined) return refused(full, seq);
+      for (const name of names) this.channels.subscribe(state, name);
+    } else {
+      for (const name of names) this.channels.unsubscribe(state, name);
     }
-    return ok(req, {});
+    return `${okHeadWithKey(command, JSON.stringify(keys), seq)},"count":${state.channels.size}}`;
   }
 
-  private qpush(req: Packet): Packet {
-    const key = singleKey(req);
-    const value = requiredValue(req);
-    const priority = numberField(req, 'priority');
-    const n = this.queues.push(keyName(key), value, priority);
-    if (n < 0) {
-      throw new WireError(WireCodes.EXCEED_LIMIT, `queue ${JSON.stringify(key)} is full (queueSize ${this.queues.limit})`, {
-        limit: 'queueSize',
-      });
+  /** One page of channels with their subscribers' addresses; `cursor` goes on (0 = done). */
+  private listChannels(req: Request, seq: string): string {
+    const cursor = numberField(req, F.cursor, 'cursor', 0);
+    if (cursor instanceof Refusal) return refused(cursor, seq);
+    const asked = numberField(req, F.count, 'count', 0);
+    if (asked instanceof Refusal) return refused(asked, seq);
+    if (!Number.isInteger(cursor) || !Number.isInteger(asked)) {
+      return errorText(WireCodes.DATA_ERROR, 'channels: cursor and count must be integers', seq, undefined);
     }
-    return ok(req, { value: n });
+    const count = asked === 0 ? MAX_PAGE : Math.min(asked, MAX_PAGE);
+    const page = this.channels.page(cursor, count);
+    const value: Record<string, string[]> = {};
+    let more: Record<string, number> | undefined;
+    for (const ch of page.channels) {
+      value[ch.name] = ch.subs.map((s) => s.conn.peer);
+      if (ch.total > ch.subs.length) (more ??= {})[ch.name] = ch.total - ch.subs.length;
+    }
+    const rest = more === undefined ? '' : `,"more":${JSON.stringify(more)}`;
+    return `${okHead(req, 'channels', seq)},"value":${JSON.stringify(value)},"cursor":${page.cursor},"total":${this.channels.size}${rest}}`;
   }
 
-  private qpop(state: ClientState, req: Packet): Packet | undefined {
-    const name = keyName(singleKey(req));
-    const timeout = numberField(req, 'timeout', 0);
-    const item = this.queues.pop(name);
-    if (item !== undefined) return ok(req, { value: item.value, priority: item.priority });
-    if (req.block !== true) return ok(req, { value: null });
-    const w = new BlockedPop(name, state, req, (x, it) => this.unblock(x, it));
-    state.blocked.add(w);
-    this.queues.wait(w);
-    if (timeout > 0) w.timer = setTimeout(() => this.unblock(w, undefined), Math.min(timeout * 1000, 2 ** 31 - 1));
+  private set(req: Request): Refusal | undefined {
+    const name = singleKeyName(req);
+    if (typeof name !== 'string') return name;
+    const no = requireValue(req);
+    if (no !== undefined) return no;
+    const expire = numberField(req, F.expire, 'expire', 0);
+    if (typeof expire !== 'number') return expire;
+    const value = req.raw(F.value);
+    const full = this.memoryFull(this.hash.cost(name, value));
+    if (full !== undefined) return full;
+    if (!this.hash.set(name, value, expire)) {
+      return new Refusal(WireCodes.EXCEED_LIMIT, `the hash is full (hashSize ${this.hash.limit})`, { limit: 'hashSize' });
+    }
     return undefined;
   }
 
-  /** A blocked pop got an item, or timed out (undefined): answer it. */
-  private unblock(w: BlockedPop, item: QueueItem | undefined): void {
+  private qpush(req: Request): number | Refusal {
+    const name = singleKeyName(req);
+    if (typeof name !== 'string') return name;
+    const no = requireValue(req);
+    if (no !== undefined) return no;
+    const priority = numberField(req, F.priority, 'priority');
+    if (typeof priority !== 'number') return priority;
+    const value = req.raw(F.value);
+    if (!this.queues.hasWaiter(name)) {
+      const full = this.memoryFull(this.queues.cost(name, value));
+      if (full !== undefined) return full;
+    }
+    const n = this.queues.push(name, value, priority);
+    if (n < 0) {
+      return new Refusal(WireCodes.EXCEED_LIMIT, `queue ${req.raw(F.key).slice(0, 64)} is full (queueSize ${this.queues.limit})`, {
+        limit: 'queueSize',
+      });
+    }
+    return n;
+  }
+
+  private qpop(state: ClientState, req: Request, seq: string): string | undefined {
+    const name = singleKeyName(req);
+    if (typeof name !== 'string') return refused(name, seq);
+    const timeout = numberField(req, F.timeout, 'timeout', 0);
+    if (typeof timeout !== 'number') return refused(timeout, seq);
+    const item = this.queues.pop(name);
+    const head = okHead(req, 'qpop', seq);
+    if (item !== undefined) return `${head},"value":${item.value},"priority":${item.priority}}`;
+    if (!isTrue(req, F.block)) return `${head},"value":null}`;
+    if (this.maxBlockedPops > 0 && state.blocked.size >= this.maxBlockedPops) {
+      const why = `qpop: this connection already has ${state.blocked.size} blocked pops (maxBlockedPops)`;
+      return errorText(WireCodes.EXCEED_LIMIT, why, seq, LIMIT_BLOCKED);
+    }
+    const w = new BlockedPop(name, state, head, this);
+    const full = this.memoryFull(w.bytes);
+    if (full !== undefined) return refused(full, seq);
+    state.blocked.add(w);
+    this.queues.wait(w);
+    if (timeout > 0) w.timer = setTimeout(onPopTimeout, Math.min(timeout * 1000, 2 ** 31 - 1), w);
+    return undefined;
+  }
+
+  /** @internal A blocked pop got an item, or timed out (undefined): answer it. */
+  _unblock(w: BlockedPop, item: QueueItem | undefined): void {
     this.forget(w);
-    const resp = item === undefined ? ok(w.request, { value: null }) : ok(w.request, { value: item.value, priority: item.priority });
-    w.state.conn.send(encodePacket(resp), true);
+    this.reply(w.state, item === undefined ? `${w.head},"value":null}` : `${w.head},"value":${item.value},"priority":${item.priority}}`);
   }
 
   private forget(w: BlockedPop): void {
@@ -313,19 +560,44 @@ export class Handler extends BaseHandler {
     this.queues.unwait(w);
   }
 
-  private auth(state: ClientState, req: Packet): Packet {
+  private auth(state: ClientState, req: Request): Refusal | undefined {
+    const wait = this.throttle.blocked(state.address);
+    if (wait > 0) {
+      return new Refusal(WireCodes.AUTH_THROTTLED, `too many failed auth from ${state.address}: try again in ${Math.ceil(wait)} s`, {
+        retryAfter: Math.ceil(wait),
+      });
+    }
     if (this.token === '') {
       state.authed = true;
-      return ok(req, {});
+      return undefined;
     }
-    const given = req.value;
+    const given = req.type(F.value) === T_STRING ? req.string(F.value) : undefined;
     this.tokenDigest ??= digest(this.token);
-    if (typeof given !== 'string' || !timingSafeEqual(digest(given), this.tokenDigest)) {
+    if (given === undefined || !timingSafeEqual(digest(given), this.tokenDigest)) {
       // a failed request changes nothing: an authenticated connection stays authenticated
-      throw new WireError(WireCodes.AUTH_FAILED, 'authentication failed: wrong token');
+      const blocked = this.throttle.fail(state.address);
+      const then = blocked ? `; ${state.address} is refused for ${this.authBlockTime} s` : '';
+      return new Refusal(WireCodes.AUTH_FAILED, `authentication failed: wrong token${then}`);
     }
+    this.throttle.succeed(state.address);
     state.authed = true;
-    return ok(req, {});
+    return undefined;
+  }
+
+  /** The refusal (740 memoryLimit) when `cost` more bytes would take the held bytes past memoryLimit. */
+  private memoryFull(cost: number): Refusal | undefined {
+    if (this.memoryLimit <= 0 || cost <= 0) return undefined;
+    const used = this.memoryUsed();
+    if (used + cost <= this.memoryLimit) return undefined;
+    return new Refusal(
+      WireCodes.EXCEED_LIMIT,
+      `the dispatcher's memory is full: ${used} of memoryLimit ${this.memoryLimit} bytes used, this needs ${cost} more`,
+      { limit: 'memoryLimit' },
+    );
+  }
+
+  private memoryUsed(): number {
+    return this.hash.bytes + this.queues.bytes + this.channels.bytes;
   }
 
   /** What `stats` / `info` answer. */
@@ -335,20 +607,19 @@ export class Handler extends BaseHandler {
       clients: this.clients.size,
       channels: this.channels.size,
       subscribers: this.channels.subscribed.size,
+      subscriptions: this.channels.subscriptions,
       keys: this.hash.count(),
       expired: this.hash.expired,
       queues: this.queues.size,
       queued: this.queues.items,
       blocked: this.queues.blocked,
+      memory: this.memoryUsed(),
+      memoryLimit: this.memoryLimit,
       ...this.counters,
       messagesIn: l?.messagesIn ?? 0,
       messagesOut: l?.messagesOut ?? 0,
       uptime: Math.round((Date.now() - this.startedAt) / 1000),
     };
-  }
-
-  private sendError(state: ClientState, e: WireError, seq: string | number | undefined): void {
-    state.conn.send(errorPacket(e.code, e.message, seq, e.extra), true);
   }
 
   /** Stop the hash's expiry timer (the listener is going away). */
@@ -363,11 +634,16 @@ export interface DispatcherStats {
   channels: number;
   /** Connections with at least one subscription. */
   subscribers: number;
+  /** (connection, channel) pairs. */
+  subscriptions: number;
   keys: number;
   expired: number;
   queues: number;
   queued: number;
   blocked: number;
+  /** Estimated bytes held by the hash, the queues, the blocked pops and the subscriptions. */
+  memory: number;
+  memoryLimit: number;
   published: number;
   broadcast: number;
   delivered: number;
@@ -380,14 +656,8 @@ export interface DispatcherStats {
   uptime: number;
 }
 
-function ok(req: Packet, extra: Packet): Packet {
-  return { command: req.command, key: req.key ?? null, code: 0, message: 'ok', seq: req.seq, ...extra };
-}
-
-function errorPacket(code: number, message: string, seq: string | number | undefined, extra: Record<string, unknown> | undefined): Buffer {
-  return encodePacket({ command: 'error', code, message, seq: seq ?? null, ...extra });
-}
-
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
+
+export type { Key };

@@ -1,33 +1,89 @@
-import { type Encoded, type Endpoint, Parser as BaseParser } from '@beyod/core';
-import { frame } from '@beyod/protocols';
+import { BeyodError, type Encoded, type Endpoint, ErrorCodes, Parser as BaseParser, type SendBuffer } from '@beyod/core';
+import { BadBody, type Request, scanRequest } from './Request';
 
-// Read once: the namespace re-export compiles to a getter, and decode() is the hot path.
-const HEADER_SIZE = frame.HEADER_SIZE;
+const HEADER_SIZE = 4;
 
 /** A decoded packet: a JSON object (its fields are checked by whoever reads it). */
 export type Packet = Record<string, unknown>;
 
 /**
- * A frame whose body is not a JSON object. The framing is intact, so the connection can go on:
- * the dispatcher answers it with error 760 instead of closing.
+ * What the dispatcher sends: a Buffer that already holds a whole frame (a delivery, encoded
+ * once for all its subscribers), a JSON text (framed here), or an object (serialized here).
  */
-export class BadBody {
-  constructor(readonly reason: string) {}
+export type Outgoing = Buffer | string | Packet;
+
+function frameLength(buffer: Buffer, start: number, end: number): number {
+  if (end - start < HEADER_SIZE) return 0;
+  const n = buffer.readUInt32BE(start);
+  if (n < HEADER_SIZE) {
+    throw new BeyodError(ErrorCodes.BAD_PACKET, `frame length ${n} is shorter than its own ${HEADER_SIZE}-byte header`, { length: n });
+  }
+  return n;
 }
 
 /**
- * The dispatcher's framing and codec, used by the server (as a listener's parser) and by the
- * Client: a 4-byte unsigned big-endian length of the whole packet (header included), then a
- * UTF-8 JSON object.
+ * The dispatcher server's framing and codec (use it as the listener's parser with the
+ * dispatcher Handler): a 4-byte unsigned big-endian length of the whole packet (header
+ * included), then a UTF-8 JSON object.
  *
- * `encode()` takes an object (serialized here) or a Buffer that already holds a whole frame
- * (see encodePacket(): a message published to many subscribers is encoded once).
+ * A request is checked (JSON grammar, UTF-8, nesting depth) and read into a Request without
+ * building objects: the server decodes only the fields a command needs. A body that is not a
+ * JSON object decodes to a BadBody (answered with 760; the connection goes on).
  */
-export class Parser extends BaseParser<Packet | BadBody, Packet | Buffer> {
-  private readonly framing = new frame.FrameParser();
+export class Parser extends BaseParser<Request | BadBody, Outgoing> {
+  /**
+   * How deep a member of a request may nest (`[[1]]` is 2 levels); deeper is refused with 760.
+   * 0 = no limit. Default 64.
+   */
+  maxDepth = 64;
 
-  override input(buffer: Buffer, connection: Endpoint): number {
-    return this.framing.input(buffer, connection);
+  override inputAt(buffer: Buffer, start: number, end: number, _connection: Endpoint): number {
+    return frameLength(buffer, start, end);
+  }
+
+  override decodeAt(buffer: Buffer, start: number, length: number, _connection: Endpoint): Request | BadBody {
+    return scanRequest(buffer, start + HEADER_SIZE, start + length, this.maxDepth);
+  }
+
+  override input(buffer: Buffer, _connection: Endpoint): number {
+    return frameLength(buffer, 0, buffer.length);
+  }
+
+  override decode(packet: Buffer, _connection: Endpoint): Request | BadBody {
+    return scanRequest(packet, HEADER_SIZE, packet.length, this.maxDepth);
+  }
+
+  override encodeTo(message: Outgoing, out: SendBuffer, _connection: Endpoint): void {
+    if (Buffer.isBuffer(message)) {
+      out.appendBuffer(message);
+      return;
+    }
+    const json = typeof message === 'string' ? message : JSON.stringify(message);
+    out.appendUInt32BE(Buffer.byteLength(json) + HEADER_SIZE);
+    out.appendString(json);
+  }
+
+  override encode(message: Outgoing, _connection: Endpoint): Encoded {
+    if (Buffer.isBuffer(message)) return message;
+    return encodeJson(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+}
+
+/**
+ * The same framing with plain JSON objects both ways (JSON.parse / JSON.stringify): the
+ * Client's codec, and one for tools that speak to a dispatcher.
+ */
+export class PacketParser extends BaseParser<Packet | BadBody, Packet | Buffer> {
+  override inputAt(buffer: Buffer, start: number, end: number, _connection: Endpoint): number {
+    return frameLength(buffer, start, end);
+  }
+
+  override decodeAt(buffer: Buffer, start: number, length: number, _connection: Endpoint): Packet | BadBody {
+    return parseBody(buffer.toString('utf8', start + HEADER_SIZE, start + length));
+  }
+
+  override input(buffer: Buffer, _connection: Endpoint): number {
+    return frameLength(buffer, 0, buffer.length);
   }
 
   override decode(packet: Buffer, _connection: Endpoint): Packet | BadBody {
@@ -39,11 +95,15 @@ export class Parser extends BaseParser<Packet | BadBody, Packet | Buffer> {
   }
 }
 
-/** Parse the JSON body of a whole frame (header included). */
+/** Parse the JSON body of a whole frame (header included) into an object. */
 export function decodeBody(packet: Buffer): Packet | BadBody {
+  return parseBody(packet.toString('utf8', HEADER_SIZE));
+}
+
+function parseBody(text: string): Packet | BadBody {
   let value: unknown;
   try {
-    value = JSON.parse(packet.toString('utf8', HEADER_SIZE));
+    value = JSON.parse(text);
   } catch (e) {
     return new BadBody(`the body is not JSON (${(e as Error).message})`);
   }
@@ -66,3 +126,5 @@ export function encodeJson(json: string): Buffer {
   buf.write(json, HEADER_SIZE);
   return buf;
 }
+
+export { BadBody };

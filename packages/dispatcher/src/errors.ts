@@ -11,11 +11,17 @@ export const WireCodes = {
   UNKNOWN_COMMAND: 720,
   /** A field the command needs (`key`, `value`) is missing or null. */
   NO_DATA: 730,
-  /** A limit was reached: hashSize, queueSize, maxClients, maxPacketSize (`limit` names it). */
+  /**
+   * A limit was reached (`limit` names it): hashSize, queueSize, memoryLimit, maxBlockedPops,
+   * maxSubscriptions, maxClients, maxPacketSize.
+   */
   EXCEED_LIMIT: 740,
   /** The request has no `seq`, or it is not a string or a number. */
   NO_SEQ: 750,
-  /** The body is not a JSON object, or a field has the wrong type (expire, priority, timeout...). */
+  /**
+   * The body is not a JSON object (or not UTF-8, or nests deeper than the parser's maxDepth),
+   * or a field has the wrong type (expire, priority, timeout...).
+   */
   DATA_ERROR: 760,
   /** A key is not a string or an integer (or a list of them where lists are allowed). */
   KEY_ERROR: 770,
@@ -23,6 +29,10 @@ export const WireCodes = {
   AUTH_REQUIRED: 780,
   /** `auth` with a wrong token. */
   AUTH_FAILED: 781,
+  /** Too many failed `auth` from this address: refused for `retryAfter` seconds, even with the right token. */
+  AUTH_THROTTLED: 782,
+  /** The dispatcher failed while handling the request (a bug: it is logged); the request may not have been done. */
+  INTERNAL_ERROR: 790,
 } as const;
 
 export type WireCode = (typeof WireCodes)[keyof typeof WireCodes];
@@ -42,6 +52,8 @@ export const DispatcherErrorCodes = {
   KEY_ERROR: 'BEYOD_DISPATCHER_KEY_ERROR',
   AUTH_REQUIRED: 'BEYOD_DISPATCHER_AUTH_REQUIRED',
   AUTH_FAILED: 'BEYOD_DISPATCHER_AUTH_FAILED',
+  AUTH_THROTTLED: 'BEYOD_DISPATCHER_AUTH_THROTTLED',
+  INTERNAL_ERROR: 'BEYOD_DISPATCHER_INTERNAL_ERROR',
   /** An error response with a code this client does not know (a newer server). */
   SERVER_ERROR: 'BEYOD_DISPATCHER_SERVER_ERROR',
   /** No response within requestTimeout (or the request waited that long for a connection). */

@@ -1,7 +1,8 @@
-export { Client, type ClientEvents, type ClientOptions, type Delivery, type DispatcherResponse } from './Client';
+export { Client, type ClientEvents, type ClientOptions, type ConnectOptions, type Delivery, type DispatcherResponse } from './Client';
 export { DispatcherError, type DispatcherErrorCode, DispatcherErrorCodes, type WireCode, WireCodes, codeOfWire } from './errors';
 export { type DispatcherStats, Handler } from './Handler';
-export { BadBody, type Packet, Parser, decodeBody, encodeJson, encodePacket } from './Parser';
+export { BadBody, type Outgoing, type Packet, PacketParser, Parser, decodeBody, encodeJson, encodePacket } from './Parser';
+export { Request } from './Request';
 export type { Key } from './store/ChannelStore';
 export { COMMANDS, type Command } from './wire';
 export {

@@ -1,6 +1,7 @@
 import { Handler as BaseHandler, Listener, type MessageEvent } from '@beyod/core';
 import { Client, type ClientOptions, type Delivery, DispatcherError, DispatcherErrorCodes as E } from '@beyod/dispatcher';
 import { frame as framing } from '@beyod/protocols';
+import pino from 'pino';
 import { Cleanup, until, waitFor } from 'test-helpers';
 import { startDispatcher } from './helpers';
 
@@ -50,8 +51,8 @@ describe('dispatcher Client: requests', () => {
     expect((await c.qdelete('q')).value).toBe(1);
     await c.qpush('r', 1);
     expect((await c.qdeleteAll()).value).toBe(1);
-    expect((await c.subscribe(['a', 2])).key).toEqual(['a', 2]);
-    expect((await c.unsubscribe('a')).key).toEqual([2]);
+    expect(await c.subscribe(['a', 2])).toMatchObject({ key: ['a', 2], count: 2 });
+    expect(await c.unsubscribe('a')).toMatchObject({ key: ['a'], count: 1 });
     expect((await c.channels()).value).toEqual({ 2: [expect.stringMatching(/^127\.0\.0\.1:\d+$/)] });
     expect((await c.publish(2, 'x')).published).toBe(1);
     expect((await c.broadcast('y', true)).published).toBe(1);
@@ -299,5 +300,81 @@ describe('dispatcher Client: auth and server errors', () => {
     await second.connect();
     await until(() => errors.length > 0);
     expect(errors[0]).toMatchObject({ code: E.EXCEED_LIMIT, wireCode: 740 });
+  });
+});
+
+describe('dispatcher Client: offline queue, refused subscriptions, outages (issue 11)', () => {
+  it('requests that timed out while disconnected free their places in the offline queue', async () => {
+    const { port, listener } = await startDispatcher(cleanup);
+    const c = client(port, { requestTimeout: 0.2, maxQueuedRequests: 2, reconnectInterval: 60 });
+    await c.connect();
+    await listener.stop(0);
+    await until(() => !c.connected);
+    const [a, b] = [c.get('a'), c.get('b')];
+    expect((await rejection(a)).code).toBe(E.TIMEOUT);
+    expect((await rejection(b)).code).toBe(E.TIMEOUT);
+    // both expired: the queue has room again, so these wait (and time out) instead of failing at once
+    const [x, y] = [c.get('x'), c.get('y')];
+    expect((await rejection(x)).code).toBe(E.TIMEOUT);
+    expect((await rejection(y)).code).toBe(E.TIMEOUT);
+  });
+
+  it('a subscription the dispatcher refused is not subscribed again after a reconnect', async () => {
+    const { port, listener, handler } = await startDispatcher(cleanup, { handler: { maxSubscriptions: 1 } });
+    const c = client(port);
+    await c.connect();
+    await c.subscribe('a');
+    expect((await rejection(c.subscribe('b'))).code).toBe(E.EXCEED_LIMIT);
+    const closed = waitFor(c, 'close');
+    const reconnected = waitFor(c, 'connect', 3000);
+    [...listener.connections.values()][0]?.destroy();
+    await closed;
+    await reconnected;
+    await until(() => handler.getStats().subscribers === 1, 3000, 're-subscribed');
+    expect((await c.channels()).value).toEqual({ a: [expect.any(String)] });
+  });
+
+  it('connect() while the dispatcher is down warns once per outage, and resolves once it is up', async () => {
+    const probe = await startDispatcher(cleanup);
+    const port = probe.port;
+    await probe.listener.stop(0);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const c = client(port, { reconnectInterval: 0.05, logger });
+    const connected = c.connect();
+    await until(() => c.attempts >= 5, 3000, 'five attempts');
+    const warnings = () => lines.filter((l) => l.level === 40);
+    expect(warnings()).toHaveLength(1);
+    expect(String(warnings()[0]?.msg)).toMatch(new RegExp(`cannot connect to tcp://127.0.0.1:${port}.*retrying every 0.05 s`));
+    const second = await startDispatcher(cleanup, { port });
+    await connected;
+    expect(lines.some((l) => l.level === 30 && /connected to .* after \d+ attempts/.test(String(l.msg)))).toBe(true);
+    // a new outage warns again, once
+    const closed = waitFor(c, 'close');
+    await second.listener.stop(0);
+    await closed;
+    const before = c.attempts;
+    await until(() => c.attempts >= before + 5, 3000, 'five more attempts');
+    expect(warnings()).toHaveLength(2);
+    expect(String(warnings()[1]?.msg)).toMatch(/lost the connection to .*reconnecting every 0.05 s/);
+  });
+
+  it('connect({ wait: false }) rejects at the first failure and stops; connect({ timeout }) gives up after it', async () => {
+    const probe = await startDispatcher(cleanup);
+    const port = probe.port;
+    await probe.listener.stop(0);
+    const once = client(port, { reconnectInterval: 0.05, logger: false });
+    await expect(once.connect({ wait: false })).rejects.toMatchObject({ code: 'BEYOD_CONNECT_FAILED' });
+    expect(once.attempts).toBe(1);
+    expect((await rejection(once.get('k'))).code).toBe(E.NOT_CONNECTED);
+
+    const timed = client(port, { reconnectInterval: 0.05, logger: false });
+    const connecting = timed.connect({ timeout: 0.3 });
+    const pending = timed.get('queued');
+    await expect(connecting).rejects.toMatchObject({ code: 'BEYOD_CONNECT_TIMEOUT' });
+    expect(timed.attempts).toBeGreaterThan(1);
+    // it gave up: what waited fails, and a new request is not queued for a reconnect
+    expect((await rejection(pending)).code).toBe(E.NOT_CONNECTED);
+    expect((await rejection(timed.get('after'))).code).toBe(E.NOT_CONNECTED);
   });
 });

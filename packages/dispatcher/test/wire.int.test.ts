@@ -59,13 +59,16 @@ describe('dispatcher wire: framing and response shape', () => {
 });
 
 describe('dispatcher wire: pub/sub', () => {
-  it('subscribe takes one key or many, ints and strings; the answer lists the connection channels', async () => {
+  it("subscribe takes one key or many, ints and strings; the answer lists the request's keys and counts the channels", async () => {
     const { connect } = await setup();
     const c = await connect();
-    expect(await c.call(req('subscribe', { key: 'news' }))).toMatchObject({ command: 'subscribe', key: ['news'], code: 0 });
-    expect((await c.call(req('subscribe', { key: [65537, 'sport', 'news'] }))).key).toEqual(['news', 65537, 'sport']);
+    expect(await c.call(req('subscribe', { key: 'news' }))).toMatchObject({ command: 'subscribe', key: ['news'], code: 0, count: 1 });
+    expect(await c.call(req('subscribe', { key: [65537, 'sport', 'news', '65537'] }))).toMatchObject({
+      key: [65537, 'sport', 'news'],
+      count: 3,
+    });
     // 65537 and "65537" are one channel, as PHP array keys were
-    expect((await c.call(req('subscribe', { key: '65537' }))).key).toEqual(['news', 65537, 'sport']);
+    expect(await c.call(req('subscribe', { key: '65537' }))).toMatchObject({ key: ['65537'], count: 3 });
   });
 
   it('delivers {"command":"message","key","value","source"} to each subscriber; published counts them', async () => {
@@ -91,6 +94,66 @@ describe('dispatcher wire: pub/sub', () => {
     expect((await pub.call(req('publish', { key: 'nobody', value: 1 }))).published).toBe(0);
   });
 
+  it('pipelined publishes to two channels reach a subscriber of both in publish order, each once', async () => {
+    const { connect } = await setup();
+    const [both, one, pub] = [await connect(), await connect(), await connect()];
+    await both.call(req('subscribe', { key: ['a', 'b'] }));
+    await one.call(req('subscribe', { key: 'a' }));
+    const order = ['a', 'a', 'b', 'a', 'b', 'b', 'a'];
+    pub.raw.write(Buffer.concat(order.map((key, i) => frame(JSON.stringify(req('publish', { key, value: i }))))));
+    expect((await both.take(order.length)).map((m) => [m.key, m.value])).toEqual(order.map((k, i) => [k, i]));
+    expect((await one.take(4)).map((m) => m.value)).toEqual([0, 1, 3, 6]);
+    expect((await pub.take(order.length)).map((a) => a.published)).toEqual(order.map((k) => (k === 'a' ? 2 : 1)));
+  });
+
+  it('in one write: a subscribe gets what is published after it, not before; an unsubscribe the reverse', async () => {
+    const { connect } = await setup();
+    const [x, other] = [await connect(), await connect()];
+    await other.call(req('subscribe', { key: 'ch' }));
+    const w = (command: string, value?: string) =>
+      frame(JSON.stringify(req(command, value === undefined ? { key: 'ch' } : { key: 'ch', value })));
+    x.raw.write(Buffer.concat([w('publish', 'before'), w('subscribe'), w('publish', 'after')]));
+    const got = await x.take(4);
+    expect(got.map((m) => (m.command === 'message' ? `message ${String(m.value)}` : m.command))).toEqual([
+      'publish',
+      'subscribe',
+      'message after',
+      'publish',
+    ]);
+    x.raw.write(Buffer.concat([w('publish', 'one'), w('unsubscribe'), w('publish', 'two')]));
+    const more = await x.take(4);
+    expect(more.map((m) => (m.command === 'message' ? `message ${String(m.value)}` : m.command))).toEqual([
+      'message one',
+      'publish',
+      'unsubscribe',
+      'publish',
+    ]);
+    expect((await other.take(4)).map((m) => m.value)).toEqual(['before', 'after', 'one', 'two']);
+  });
+
+  it('a delivery carries the key and value as sent, whatever the order and spacing of the request', async () => {
+    const { connect } = await setup();
+    const [sub, pub] = [await connect(), await connect()];
+    await sub.call(req('subscribe', { key: ['k', 7] }));
+    const bodies = [
+      '{"command":"publish","key":"k","value":{"a":[1,"é"]},"seq":1}',
+      '{"value":{"a":[1,"é"]},"seq":2,"key":"k","command":"publish"}',
+      '{ "command" : "publish" , "key" : "k" , "value" : { "a" : [ 1 , "é" ] } , "seq" : 3 }',
+      '{"command":"publish","key":7,"value":"x","seq":4}',
+      '{"command":"publish","key":["k"],"value":"list","seq":5}',
+    ];
+    pub.raw.write(Buffer.concat(bodies.map((b) => frame(b))));
+    const got = await sub.take(5);
+    expect(got.map((m) => [m.key, m.value])).toEqual([
+      ['k', { a: [1, 'é'] }],
+      ['k', { a: [1, 'é'] }],
+      ['k', { a: [1, 'é'] }],
+      [7, 'x'],
+      ['k', 'list'],
+    ]);
+    expect((await pub.take(5)).map((a) => a.published)).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('a publisher subscribed to the channel gets its own message', async () => {
     const { connect } = await setup();
     const c = await connect();
@@ -105,7 +168,7 @@ describe('dispatcher wire: pub/sub', () => {
     const { connect } = await setup();
     const [a, pub] = [await connect(), await connect()];
     await a.call(req('subscribe', { key: ['x', 'y', 7] }));
-    expect((await a.call(req('unsubscribe', { key: ['x', '7'] }))).key).toEqual(['y']);
+    expect(await a.call(req('unsubscribe', { key: ['x', '7'] }))).toMatchObject({ key: ['x', '7'], count: 1 });
     expect((await pub.call(req('publish', { key: ['x', 7], value: 1 }))).published).toBe(0);
     expect((await pub.call(req('publish', { key: 'y', value: 2 }))).published).toBe(1);
     expect(await a.next()).toMatchObject({ key: 'y', value: 2 });
@@ -137,7 +200,7 @@ describe('dispatcher wire: pub/sub', () => {
     await b.call(req('subscribe', { key: 'c1' }));
     const r = await a.call(req('channels'));
     const peer = (w: Wire) => `127.0.0.1:${w.raw.socket.localPort}`;
-    expect(r).toMatchObject({ command: 'channels', key: null, code: 0 });
+    expect(r).toMatchObject({ command: 'channels', key: null, code: 0, cursor: 0, total: 2 });
     expect(r.value).toEqual({ c1: [peer(a), peer(b)], 5: [peer(a)] });
   });
 

@@ -1,7 +1,8 @@
 import { Heap } from './Heap';
 
 interface Entry {
-  value: unknown;
+  /** The value as JSON text. */
+  value: string;
   /** Absolute unix time in seconds; 0 = never. */
   expire: number;
 }
@@ -12,11 +13,15 @@ interface Due {
   entry: Entry;
 }
 
+/** Estimated bytes of an entry besides its key and value (Map slot, entry, schedule record). */
+export const ENTRY_BYTES = 80;
+
 /** Longest delay setTimeout takes (about 24.8 days); later expiries re-arm on the way. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * The shared hash: key → value with an optional absolute expiry (unix seconds).
+ * The shared hash: key → value (JSON text) with an optional absolute expiry (unix seconds).
+ * `bytes` estimates the memory it holds.
  *
  * An expired entry is never returned, and it is reclaimed when it falls due — a timer armed
  * for the earliest expiry removes it — not kept until someone reads it (the PHP original
@@ -30,6 +35,8 @@ export class HashStore {
   private timerAt = Infinity;
   /** Entries removed because they expired. */
   expired = 0;
+  /** Estimated bytes held: keys, values and per-entry overhead. */
+  bytes = 0;
 
   constructor(
     /** Maximum number of entries (0 = no limit). */
@@ -49,10 +56,20 @@ export class HashStore {
     return this.map.size;
   }
 
+  /**
+   * Bytes a set of `key` to `value` would add (negative when it shrinks an entry; an expired
+   * entry counts as absent).
+   */
+  cost(key: string, value: string): number {
+    const e = this.map.get(key);
+    const now = value.length + key.length + ENTRY_BYTES;
+    return e === undefined ? now : now - sizeOf(key, e);
+  }
+
   /** false when the hash is full and `key` is not in it. An expiry in the past deletes the key. */
-  set(key: string, value: unknown, expire: number): boolean {
+  set(key: string, value: string, expire: number): boolean {
     if (expire > 0 && expire <= this.now()) {
-      this.map.delete(key);
+      this.remove(key);
       return true;
     }
     if (this.limit > 0 && !this.map.has(key) && this.map.size >= this.limit) {
@@ -60,17 +77,20 @@ export class HashStore {
       if (this.map.size >= this.limit) return false;
     }
     const entry: Entry = { value, expire };
+    const old = this.map.get(key);
+    if (old !== undefined) this.bytes -= sizeOf(key, old);
     this.map.set(key, entry);
+    this.bytes += sizeOf(key, entry);
     if (expire > 0) this.schedule({ at: expire, key, entry });
     return true;
   }
 
-  /** The live value, or undefined. */
-  get(key: string): unknown {
+  /** The live value (JSON text), or undefined. */
+  get(key: string): string | undefined {
     const e = this.map.get(key);
     if (e === undefined) return undefined;
     if (e.expire > 0 && e.expire <= this.now()) {
-      this.map.delete(key);
+      this.remove(key);
       this.expired++;
       return undefined;
     }
@@ -80,14 +100,22 @@ export class HashStore {
   /** true when a live entry was removed. */
   delete(key: string): boolean {
     const live = this.get(key) !== undefined;
-    this.map.delete(key);
+    this.remove(key);
     return live;
+  }
+
+  private remove(key: string): void {
+    const e = this.map.get(key);
+    if (e === undefined) return;
+    this.bytes -= sizeOf(key, e);
+    this.map.delete(key);
   }
 
   /** Remove everything; returns how many live entries there were. */
   clear(): number {
     const n = this.count();
     this.map.clear();
+    this.bytes = 0;
     this.due.clear();
     this.disarm();
     return n;
@@ -117,7 +145,7 @@ export class HashStore {
     for (let d = this.due.peek(); d !== undefined && d.at <= now; d = this.due.peek()) {
       this.due.pop();
       if (this.map.get(d.key) === d.entry) {
-        this.map.delete(d.key);
+        this.remove(d.key);
         this.expired++;
       }
     }
@@ -144,4 +172,8 @@ export class HashStore {
     this.timer = undefined;
     this.timerAt = Infinity;
   }
+}
+
+function sizeOf(key: string, e: Entry): number {
+  return key.length + e.value.length + ENTRY_BYTES;
 }
