@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import type { Application } from './Application';
 import { type ListenerDefinition, isPlainObject } from './config';
 import { ConfigError, toError } from './errors';
+import type { ShutdownReason } from './events';
 import { Listener, type ListenerStats } from './Listener';
 import { type Logger, rootLogger } from './logger';
 import { parseSocketUrl } from './url';
@@ -219,10 +220,15 @@ export class Server implements ServerOptions {
       : Object.assign(new Listener(), props, { factory: undefined });
   }
 
-  /** @internal Stop this worker: stop accepting, onWorkerStop, then drain within stopTimeout. */
-  async stopWorker(timeout = this.stopTimeout): Promise<void> {
+  /**
+   * @internal Stop this worker: stop accepting, tell every connection (Handler.onShutdown),
+   * onWorkerStop, then drain within stopTimeout.
+   */
+  async stopWorker(timeout = this.stopTimeout, reason: ShutdownReason = 'stop'): Promise<void> {
     const listeners = this.getListeners();
     await Promise.all(listeners.map((l) => l.stopAccept()));
+    const deadline = Date.now() + timeout * 1000;
+    for (const l of listeners) for (const c of [...l.connections.values()]) c._shutdown(reason, timeout, deadline);
     try {
       await this.onWorkerStop(this.workerId, this.getGpid());
     } catch (e) {

@@ -22,6 +22,8 @@ export {
   IOEvent,
   ListenerEvent,
   MessageEvent,
+  ShutdownEvent,
+  type ShutdownReason,
   type Transport,
   UdpPacketEvent,
 } from './events';
