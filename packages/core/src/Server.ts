@@ -47,6 +47,13 @@ export interface ServerOptions {
   maxRequests: number;
   /** Replace a worker whose RSS goes over this many bytes; 0 = never. */
   maxMemory: number;
+  /** Seconds a new worker has to load the app, bind and finish onWorkerStart. Default 60. */
+  startTimeout: number;
+  /**
+   * Seconds a ready worker's event loop may stay silent (SIGSTOP, a busy loop) before the
+   * master kills it and starts another under the same id; 0 = never. Default 30.
+   */
+  heartbeatTimeout: number;
   /** Listeners by name. */
   listeners: Record<string, ListenerDefinition>;
 }
@@ -101,6 +108,8 @@ export class Server implements ServerOptions {
   singleProcess = false;
   maxRequests = 0;
   maxMemory = 0;
+  startTimeout = 60;
+  heartbeatTimeout = 30;
   listeners: Record<string, ListenerDefinition> = {};
 
   /** A logger bound with serverId, workerId, gpid (in a worker), created once. */
@@ -121,7 +130,9 @@ export class Server implements ServerOptions {
     if (!Number.isInteger(this.workerNum) || this.workerNum < 1 || this.workerNum > MAX_WORKER_ID) {
       throw new ConfigError(at('workerNum'), `expected an integer 1..${MAX_WORKER_ID}, got ${String(this.workerNum)}`, file);
     }
-    for (const key of ['stopTimeout', 'maxRequests', 'maxMemory'] as const) {
+    if (!(this.startTimeout > 0))
+      throw new ConfigError(at('startTimeout'), `expected a number > 0, got ${String(this.startTimeout)}`, file);
+    for (const key of ['stopTimeout', 'maxRequests', 'maxMemory', 'heartbeatTimeout'] as const) {
       if (!(this[key] >= 0)) throw new ConfigError(at(key), `expected a number >= 0, got ${String(this[key])}`, file);
     }
     if (!isPlainObject(this.listeners)) throw new ConfigError(at('listeners'), 'expected an object of listeners by name', file);
@@ -204,7 +215,8 @@ export class Server implements ServerOptions {
     }
   }
 
-  private createListener(name: string, def: ListenerDefinition): Listener {
+  /** @internal Build (not start) the listener `name`; the master's config check builds them all. */
+  createListener(name: string, def: ListenerDefinition): Listener {
     const keyPath = `components.server.listeners.${name}`;
     const props = {
       ...def,
