@@ -115,7 +115,6 @@ describe('a start that hangs', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/worker 2: onWorkerStart still pending after 1 s/);
     expect(r.stderr).toMatch(/beyod: worker 2 did not start within 4 s \(onWorkerStart still pending\)/);
-    expect(r.stderr).not.toMatch(/worker 1: .* still pending/);
     expect(fs.existsSync(path.join(runtime, 'beyod.pid'))).toBe(false);
   });
 });
