@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { BeyodError, toError } from '../errors';
+import { BeyodError, ErrorCodes, toError } from '../errors';
 import { type Logger, rootLogger } from '../logger';
 import { type ConnectionInfo, type WorkerStats, gpidOf } from '../Server';
 import { ControlServer } from './control';
@@ -100,7 +100,7 @@ export class Master extends EventEmitter implements ControlTarget {
 
   /** Rolling reload: every worker replaced one at a time, a changed workerNum applied. */
   reload(): Promise<ReloadResult> {
-    if (this.stopping) return Promise.reject(new BeyodError('BEYOD_RELOAD_FAILED', 'the server is stopping'));
+    if (this.stopping) return Promise.reject(new BeyodError(ErrorCodes.RELOAD_FAILED, 'the server is stopping'));
     return this.reloader.reload();
   }
 

@@ -176,26 +176,32 @@ export class ControlServer {
     this.dirFd = addr.dirFd; // kept open while listening: libuv unlinks the bound name on close
     const server = net.createServer((socket) => this.serve(socket));
     this.server = server;
+    const listening = new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.once('listening', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // bind() happens synchronously inside listen() (this is the cluster primary), so the
+    // restrictive umask is in force for exactly that call and nothing else in this process
     const umask = process.umask(0o177);
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(addr.address, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (e) {
-      this.close();
-      throw e;
+      server.listen(addr.address);
     } finally {
       process.umask(umask);
+    }
+    try {
+      await listening;
+    } catch (e) {
+      await this.close();
+      throw e;
     }
     server.unref();
     try {
       await withLock(dir, () => this.claim(temp));
     } catch (e) {
-      this.close();
+      await this.close();
       throw e;
     } finally {
       fs.rmSync(temp, { force: true });
