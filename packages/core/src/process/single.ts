@@ -6,6 +6,7 @@ import { ControlServer } from './control';
 import { type ControlTarget, type StopInfo, controlHandler } from './ControlApi';
 import { type StatusReport, toWorkerStatus } from './messages';
 import { releasePidFile, writePidFile } from './pidFile';
+import { LagMeter } from './worker';
 
 /**
  * Single-process mode (`--single`, `singleProcess: true`): one worker (id 1) in this process,
@@ -16,6 +17,7 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
   readonly pidFile: string;
   readonly startAt = Date.now();
   private control: ControlServer | undefined;
+  private readonly loop = new LagMeter();
   private stopping: Promise<void> | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
 
@@ -92,7 +94,15 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
       stopping: Boolean(this.stopping),
       workers: [
         toWorkerStatus(
-          { workerId: 1, pid: process.pid, gpid: gpidOf(server.serverId, 1), state, uptime: now - st.startAt, respawns: 0, lag: 0 },
+          {
+            workerId: 1,
+            pid: process.pid,
+            gpid: gpidOf(server.serverId, 1),
+            state,
+            uptime: now - st.startAt,
+            respawns: 0,
+            lag: this.loop.get(),
+          },
           st,
         ),
       ],

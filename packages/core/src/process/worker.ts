@@ -23,31 +23,30 @@ export function reportPhase(phase: string): void {
 const LAG_SAMPLE_MS = 50;
 
 /**
- * Event-loop lag: how late a 50 ms timer fires, worst case since the last take(). (perf_hooks'
+ * Event-loop lag: how late a 50 ms timer fires, worst case over the last second or so. (perf_hooks'
  * monitorEventLoopDelay missed a 200 ms block right after a reset when tried here.)
  */
-class LagMeter {
+export class LagMeter {
   private last = Date.now();
-  private worst = 0;
+  private current = 0;
+  private previous = 0;
+  private samples = 0;
 
   constructor() {
     setInterval(() => {
       const now = Date.now();
-      this.worst = Math.max(this.worst, now - this.last - LAG_SAMPLE_MS);
+      this.current = Math.max(this.current, now - this.last - LAG_SAMPLE_MS);
       this.last = now;
+      if (++this.samples % (1000 / LAG_SAMPLE_MS) === 0) {
+        this.previous = this.current;
+        this.current = 0;
+      }
     }, LAG_SAMPLE_MS).unref();
   }
 
-  /** The worst lag so far, in ms, including the delay building up right now. */
-  peek(): number {
-    return Math.max(this.worst, Date.now() - this.last - LAG_SAMPLE_MS, 0);
-  }
-
-  /** The worst lag since the last take(), and start again. */
-  take(): number {
-    const v = this.peek();
-    this.worst = 0;
-    return v;
+  /** The worst lag in ms over the last second, including a delay building up right now. */
+  get(): number {
+    return Math.max(this.previous, this.current, Date.now() - this.last - LAG_SAMPLE_MS, 0);
   }
 }
 
@@ -144,7 +143,7 @@ export async function runWorker(app: Application): Promise<void> {
           ? server.getConnections()
           : m.what === 'phase'
             ? startPhase(server, started)
-            : { stats: server.getStats(), lag: loop.peek() };
+            : { stats: server.getStats(), lag: loop.get() };
       send({ t: 'beyod:reply', id: m.id, data });
     }
   });
@@ -172,8 +171,7 @@ export async function runWorker(app: Application): Promise<void> {
   }
   started = true;
   send({ t: 'beyod:ready', stats: server.getStats() });
-  loop.take();
-  setInterval(() => send({ t: 'beyod:stats', stats: server.getStats(), lag: loop.take() }), STATS_INTERVAL_MS).unref();
+  setInterval(() => send({ t: 'beyod:stats', stats: server.getStats(), lag: loop.get() }), STATS_INTERVAL_MS).unref();
 }
 
 /** When running as root with `user` (and `group`) configured, switch to them. */
