@@ -4,11 +4,10 @@
  * it against the master's own table.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core';
 import { Cleanup, until } from 'test-helpers';
-import { alive, ask, portOf, startBeyod, testEnv, workerProcesses } from './harness';
+import { alive, ask, freePort, portOf, startBeyod, testEnv, workerProcesses } from './harness';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -20,10 +19,7 @@ it(
   'random kill -9s during reloads under load: every process holding a worker id is known to the master, one serves each id, and the service keeps answering',
   async () => {
     // a fixed port (found free): with port 0, node:cluster binds a new one if every worker dies at once
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const { runtime, env } = testEnv({
       BEYOD_TEST_WORKERS: String(WORKERS),
       BEYOD_TEST_START_DELAY: '300',

@@ -221,3 +221,12 @@ export async function lineClient(port: number, cleanup: Cleaner): Promise<{ sock
   await new Promise((r) => socket.once('connect', r));
   return { socket, got: () => got };
 }
+
+/** A port nothing listens on right now (for a listener that must keep its port across rebinds). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core';
 import { Cleanup, until } from 'test-helpers';
-import { alive, ask, beyod, holdersOf, lineClient, portOf, startFixture, testEnv } from './harness';
+import { alive, ask, beyod, freePort, holdersOf, lineClient, portOf, startFixture, testEnv } from './harness';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -151,6 +151,31 @@ describe('reload applies what it can, and says what it does not', () => {
     await until(async () => (await statusOf(runtime)).processes.length === 1, 10000, 'workers 2 and 3 gone');
     expect((await statusOf(runtime)).workers.map((w) => w.workerId)).toEqual([1]);
     expect(holdersOf(run.pid, 2)).toEqual([]);
+  });
+
+  it('a changed listener address is taken up by the new workers, and the reload says so', async () => {
+    const { runtime, env } = await start({ BEYOD_TEST_WORKERS: '2' });
+    const before = portOf(await statusOf(runtime));
+    const next = await freePort();
+    overrides(runtime, { listen: `tcp://127.0.0.1:${next}` });
+    const r = await beyod(['reload'], env, 60000);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      `listeners changed from {"who":"tcp://127.0.0.1:0"} to {"who":"tcp://127.0.0.1:${next}"}: the new workers run with it`,
+    );
+    const s = await statusOf(runtime);
+    expect(s.workers.every((w) => w.listeners[0]!.address === `127.0.0.1:${next}`)).toBe(true);
+    expect(await ask(next, 'moved')).toMatch(/ moved$/);
+    // the old address closes once the old workers are gone
+    await until(
+      () =>
+        ask(before, 'old', 500).then(
+          () => false,
+          () => true,
+        ),
+      10000,
+      'the old port closed',
+    );
   });
 
   it('an invalid config refuses the reload and replaces nothing', async () => {
