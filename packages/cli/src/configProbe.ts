@@ -16,7 +16,9 @@ export function probeConfig(loc: AppLocation, env: NodeJS.ProcessEnv = process.e
     const child = fork(PROBE_MAIN, [loc.configFile, loc.appDir], {
       env,
       execArgv: process.execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // whatever the application prints while its modules load goes to stderr: our stdout may
+      // be `status --json`
+      stdio: ['ignore', 2, 'inherit', 'ipc'],
     });
     let answer: { t?: string; settings?: unknown; error?: SerializedError } | undefined;
     const timer = setTimeout(() => {
