@@ -40,6 +40,7 @@ export class Supervisor extends EventEmitter {
   stopping = false;
   private queryId = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  private lastCheck = Date.now();
 
   constructor(
     private readonly fork: ForkOptions,
@@ -337,8 +338,17 @@ export class Supervisor extends EventEmitter {
    */
   private checkHeartbeats(): void {
     const timeoutMs = this.settings().heartbeatTimeout * 1000;
-    if (timeoutMs <= 0 || this.stopping) return;
     const now = Date.now();
+    const gap = now - this.lastCheck;
+    this.lastCheck = now;
+    if (timeoutMs <= 0 || this.stopping) return;
+    if (gap > HEARTBEAT_CHECK_MS * 4) {
+      // We were the ones stalled (SIGSTOP, swapped out): the workers' heartbeats are still
+      // unread in the IPC pipes, and timers run before I/O. Judge them from now on.
+      for (const proc of this.procs.values()) proc.lastSeen = Math.max(proc.lastSeen, now);
+      this.log.warn({ stalledMs: gap }, `the master itself was stalled for ${(gap / 1000).toFixed(1)} s; heartbeats restart from now`);
+      return;
+    }
     for (const proc of this.procs.values()) {
       if (!proc.ready || proc.role === 'retiring' || proc.worker.isDead()) continue;
       const silent = now - proc.lastSeen;
