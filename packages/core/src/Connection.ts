@@ -1,7 +1,16 @@
 import type { Socket } from 'node:net';
 import { BaseConnection } from './BaseConnection';
 import { BeyodError, ErrorCodes, toError } from './errors';
-import { CloseEvent, type CloseReason, ErrorEvent, IOEvent, MessageEvent, type Transport } from './events';
+import {
+  CloseEvent,
+  type CloseReason,
+  ErrorEvent,
+  IOEvent,
+  MessageEvent,
+  type ShutdownReason,
+  ShutdownEvent,
+  type Transport,
+} from './events';
 import type { Handler } from './Handler';
 import type { Listener } from './Listener';
 import type { Parser } from './Parser';
@@ -80,6 +89,11 @@ export class Connection extends BaseConnection {
     this.call('onTlsHandshake', new IOEvent(this));
   }
 
+  /** @internal the worker is going away: the handler's onShutdown. */
+  _shutdown(reason: ShutdownReason, timeout: number, deadline: number): void {
+    this.call('onShutdown', new ShutdownEvent(this, reason, timeout, deadline));
+  }
+
   /** Call a handler method; a throw or a rejected promise goes to onError (once, never looping). */
   private call(method: HandlerMethod, event: unknown): void {
     const handler = this.handler as unknown as Record<HandlerMethod, (e: unknown) => unknown>;
@@ -103,7 +117,7 @@ export class Connection extends BaseConnection {
 }
 
 type HandlerMethod =
-  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake';
+  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake' | 'onShutdown';
 
 export function formatPeer(address: string | undefined, port: number | undefined): string {
   if (address === undefined) return 'unknown';

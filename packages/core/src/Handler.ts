@@ -1,4 +1,4 @@
-import type { CloseEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
+import type { CloseEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, ShutdownEvent, UdpPacketEvent } from './events';
 import type { Listener } from './Listener';
 
 type Maybe<T> = T | Promise<T>;
@@ -27,4 +27,11 @@ export class Handler {
   onUdpPacket(_event: UdpPacketEvent): Maybe<void | boolean> {}
   onStartAccept(_event: ListenerEvent): Maybe<void> {}
   onStopAccept(_event: ListenerEvent): Maybe<void> {}
+  /**
+   * The worker is going away (stop, reload, recycle, scale-down): called once per live
+   * connection after the listener stopped accepting, before the worker waits up to
+   * `event.timeout` seconds for connections to close. Default: nothing (the peer sees the
+   * close when the time is up).
+   */
+  onShutdown(_event: ShutdownEvent): Maybe<void> {}
 }
