@@ -29,8 +29,9 @@ type Hook = (event: never) => unknown;
  * response is ended when the promise resolves, if they did not end it. A throw answers 500
  * (400/413 for a bad form body) and goes to onError.
  *
- * The protocol's part of onConnect, onClose and onBufferDrain runs before a subclass's
- * override of them, so subclasses need no super call there.
+ * The protocol's part of onConnect, onMessage, onClose and onBufferDrain runs before a
+ * subclass's override of them, so subclasses need no super call there; onMessage is only
+ * called with messages of a protocol the connection switched to (see onUpgrade).
  */
 export class HttpHandler extends Handler {
   /** Directory of static files, relative to the app directory ('' = no static files). */
@@ -59,6 +60,7 @@ export class HttpHandler extends Handler {
     this.chainHook('onConnect', (e: IOEvent) => this.protocolConnect(e));
     this.chainHook('onClose', (e: CloseEvent) => this.protocolClose(e));
     this.chainHook('onBufferDrain', (e: IOEvent) => this.protocolDrain(e));
+    this.chainHook('onMessage', (e: MessageEvent) => this.protocolMessage(e));
   }
 
   /**
@@ -80,29 +82,40 @@ export class HttpHandler extends Handler {
     return this;
   }
 
-  override onMessage(event: MessageEvent): void | Promise<void> {
+  /**
+   * The protocol's part of onMessage: a request is answered here (routes, onRequest, onUpgrade)
+   * and goes no further. Anything else is a message of the protocol the connection switched
+   * to (see onUpgrade) and goes on to onMessage.
+   */
+  protected protocolMessage(event: MessageEvent): MessageEvent | undefined {
     const req = event.message;
-    if (!(req instanceof HttpRequest)) return;
+    if (!(req instanceof HttpRequest)) return event;
     const conn = event.sender as Connection;
     const state = httpStateOf(conn);
-    if (state === undefined) return;
+    if (state === undefined) return undefined;
     if (req._error !== undefined) {
       this.log(conn, 'debug', `refused request: ${req._error.message}`, req._error.code);
       refuse(conn, state, req._error, req);
-      return;
+      return undefined;
     }
     const res = new HttpResponse(req, conn, state);
     state.queue.push(res);
     // Requests pipelined after one that closes the connection are not read.
     if (!req.keepAlive) conn.pause();
     req.formOptions = this.formOptions();
-    if (req.upgrade !== '' && this.onUpgrade(req, res, conn)) return;
+    // An upgrade is offered only when nothing else is in flight (the switch must come right
+    // after the responses before it); otherwise Upgrade is ignored, as RFC 9110 7.8 allows.
+    if (req.upgrade !== '' && req.keepAlive && state.queue.length === 1 && this.onUpgrade(req, res, conn)) return undefined;
     this.dispatch(req, res, conn);
+    return undefined;
   }
 
   /**
-   * A request asked to switch protocols (Upgrade). Return true when it was taken over; the
-   * default answers it as a plain request (RFC 9110 7.8 lets a server ignore Upgrade).
+   * A request asked to switch protocols (`Upgrade`), with nothing else in flight on its
+   * connection. Return true when it was taken: answered (a refusal), or switched with
+   * `res.switchProtocols(protocol, parser, state)` — from then on the connection's bytes go
+   * to that parser and onMessage gets what it decodes. The default returns false: the
+   * request is answered as a plain one (RFC 9110 7.8 lets a server ignore Upgrade).
    */
   protected onUpgrade(_req: HttpRequest, _res: HttpResponse, _conn: Connection): boolean {
     return false;

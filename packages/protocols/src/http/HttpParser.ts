@@ -3,7 +3,8 @@ import { HttpErrorCodes } from './errors';
 import { HeadError, parseHead } from './head';
 import { HttpRequest } from './HttpRequest';
 import { refuse } from './refuse';
-import { HttpState, MODE_HTTP, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE } from './state';
+import { HttpState, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE } from './state';
+import { switchConnection, switchedParser } from './upgrade';
 
 const CR = 13;
 const LF = 10;
@@ -34,6 +35,9 @@ const MAX_LEADING_EMPTY = 64;
  *   timeout, as RFC 9110 10.1.1 provides).
  *
  * decode() gives an HttpRequest; http.Handler answers it. encode() passes bytes through.
+ *
+ * After a 101 Switching Protocols (HttpResponse.switchProtocols, or switchProtocol() here) the
+ * connection belongs to another parser: this one hands it every byte, packet and message.
  */
 export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   override maxPacketSize = 8 * 1024 * 1024;
@@ -68,9 +72,25 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     }
   }
 
+  /**
+   * Hand `conn` to `parser` for good (its per-connection state starts as `state`): what the
+   * peer sends from now on is framed by it, and what is sent is encoded by it. Nothing in
+   * flight on the connection is HTTP's any more; HttpResponse.switchProtocols() writes the 101
+   * first and is what a handler normally calls.
+   */
+  switchProtocol(conn: Endpoint, parser: Parser<unknown, unknown>, state?: unknown): void {
+    const s = conn.parserState;
+    if (s instanceof HttpState) {
+      s.closing = true;
+      s.timer = TIMER_NONE;
+    }
+    switchConnection(conn, parser, state);
+  }
+
   override input(buffer: Buffer, conn: Endpoint): number {
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.input(buffer, conn);
     const s = this.stateOf(conn);
-    if (s.mode !== MODE_HTTP) return this.inputUpgraded(buffer, conn, s);
     if (s.failed) throw new HeadError(400, 'bytes after a refused request');
     if (s.head !== undefined) return this.scanChunked(buffer, s);
 
@@ -192,8 +212,9 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   }
 
   override decode(packet: Buffer, conn: Endpoint): HttpRequest | unknown {
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.decode(packet, conn);
     const s = this.stateOf(conn);
-    if (s.mode !== MODE_HTTP) return this.decodeUpgraded(packet, conn, s);
     if (s.error !== undefined) {
       const error = s.error;
       s.error = undefined;
@@ -210,21 +231,8 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   }
 
   override encode(message: unknown, conn: Endpoint): Encoded {
-    const s = conn.parserState;
-    if (s instanceof HttpState && s.mode !== MODE_HTTP) return this.encodeUpgraded(message, conn, s);
-    return message as Encoded;
-  }
-
-  /** Bytes after a 101 Switching Protocols: a subclass (websocket.Parser) frames them. */
-  protected inputUpgraded(_buffer: Buffer, _conn: Endpoint, _state: HttpState): number {
-    throw new HeadError(400, 'this parser does not speak the upgraded protocol');
-  }
-
-  protected decodeUpgraded(packet: Buffer, _conn: Endpoint, _state: HttpState): unknown {
-    return packet;
-  }
-
-  protected encodeUpgraded(message: unknown, _conn: Endpoint, _state: HttpState): Encoded {
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.encode(message, conn);
     return message as Encoded;
   }
 
@@ -241,7 +249,7 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     const now = Date.now();
     for (const conn of this.watched) {
       const s = conn.parserState;
-      if (!(s instanceof HttpState) || (conn as { connected?: boolean }).connected === false || s.mode !== MODE_HTTP) {
+      if (!(s instanceof HttpState) || (conn as { connected?: boolean }).connected === false) {
         this.watched.delete(conn);
         continue;
       }

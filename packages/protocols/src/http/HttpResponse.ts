@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Endpoint } from '@beyod/core';
+import type { Endpoint, Parser } from '@beyod/core';
 import { type CookieOptions, serializeCookie } from './cookies';
 import type { HttpRequest } from './HttpRequest';
-import { type HttpState, MODE_HTTP, type QueuedResponse, TIMER_IDLE, TIMER_NONE } from './state';
+import { type HttpState, type QueuedResponse, TIMER_IDLE, TIMER_NONE } from './state';
+import { switchConnection } from './upgrade';
 
 /** What a response body may be. A stream is sent as it is read, with backpressure. */
 export type ResponseBody = string | Buffer | Readable;
@@ -125,6 +126,31 @@ export class HttpResponse implements QueuedResponse {
     this.status = status;
     this.setHeader('Location', location);
     this.end('');
+  }
+
+  /**
+   * Answer 101 Switching Protocols (with `Upgrade: protocol`, `Connection: Upgrade` and the
+   * headers set so far) and hand the connection to `parser` for good: the bytes the client
+   * sends after its request — even in the same packet — are framed by `parser`, messages sent
+   * on the connection are encoded by it, and its per-connection state starts as `state` (in
+   * `connection.parserState`). The handler's onMessage then gets what `parser` decodes.
+   *
+   * Only for a request with nothing else in flight on its connection (http.Handler calls
+   * onUpgrade only then), before anything of this response was sent.
+   */
+  switchProtocols(protocol: string, parser: Parser<unknown, unknown>, state?: unknown): void {
+    if (this.headersSent) throw new Error('switchProtocols() after the response head was sent');
+    if (this.state.queue.length !== 1 || !this.active)
+      throw new Error('switchProtocols() while other responses are in flight on the connection');
+    if (this.closesConnection) throw new Error('switchProtocols() on a connection that closes after this response');
+    this.status = 101;
+    this.setHeader('Upgrade', protocol);
+    this.setHeader('Connection', 'Upgrade');
+    this.end();
+    // The 101 is queued on the connection (and out of HTTP's queue): nothing is HTTP's any more.
+    this.state.closing = true;
+    this.state.timer = TIMER_NONE;
+    switchConnection(this.conn, parser, state);
   }
 
   /**
@@ -302,7 +328,7 @@ export function pumpQueue(state: HttpState, conn: Endpoint): void {
       return;
     }
   }
-  if (!state.closing && state.mode === MODE_HTTP && state.head === undefined && state.timer === TIMER_NONE) {
+  if (!state.closing && state.head === undefined && state.timer === TIMER_NONE) {
     state.timer = TIMER_IDLE;
     state.deadline = Date.now() + state.keepAliveTimeoutMs;
   }

@@ -1,11 +1,6 @@
 import type { Endpoint } from '@beyod/core';
 import type { RequestHead } from './head';
 
-/** The connection still speaks HTTP. */
-export const MODE_HTTP = 0;
-/** The connection was upgraded to WebSocket frames (see websocket.Parser). */
-export const MODE_WEBSOCKET = 1;
-
 export const TIMER_NONE = 0;
 /** A request head is being received: answered 408 and closed when late. */
 export const TIMER_HEAD = 1;
@@ -35,11 +30,10 @@ export interface ParseError {
  * Per-connection state of the HTTP parser, kept in `connection.parserState`, shared with the
  * handler and responses of the same package: the head scan position (so a head arriving in
  * many chunks is searched once), the chunked-body scan, the queue that keeps pipelined
- * responses in request order, the header/keep-alive deadline, and the mode (HTTP, or
- * WebSocket after a 101).
+ * responses in request order, and the header/keep-alive deadline. A connection switched to
+ * another protocol (101) no longer has one: its parserState is the new protocol's.
  */
 export class HttpState {
-  mode = MODE_HTTP;
   /** Bytes of the buffer already searched for the end of the head. */
   scanned = 0;
   /** The head of the request being received, once parsed. */
@@ -66,8 +60,6 @@ export class HttpState {
   drainWaiter: { resume(): unknown } | undefined = undefined;
   /** Temporary upload files to remove when the connection's responses are done. */
   tempFiles: string[] = [];
-  /** WebSocket state, owned by the websocket module, once upgraded. */
-  ws: unknown = undefined;
 
   constructor(keepAliveTimeoutMs: number) {
     this.keepAliveTimeoutMs = keepAliveTimeoutMs;
