@@ -8,8 +8,6 @@ import { switchConnection, switchedParser } from './upgrade';
 
 const CR = 13;
 const LF = 10;
-const CRLF = Buffer.from('\r\n');
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 /** Longest chunk-size line (size, extensions) accepted in a chunked body. */
@@ -109,10 +107,10 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
       }
     }
     const limit = this.maxPacketSize > 0 ? Math.min(this.maxHeaderSize, this.maxPacketSize - 1) : this.maxHeaderSize;
-    const end = buffer.indexOf(CRLFCRLF, Math.max(lead, s.scanned - 3));
+    const end = findHeadEnd(buffer, lead, s);
     if (end < 0) {
+      if (end === BARE) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'a line of the request head does not end with CRLF');
       if (buffer.length - lead > limit) return this.tooLargeHead(s, buffer.length - lead, limit);
-      s.scanned = buffer.length;
       return 0;
     }
     const headLength = end + 4;
@@ -154,43 +152,49 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     return this.fail(s, 431, HttpErrorCodes.HEADERS_TOO_LARGE, `request head of ${size}+ bytes exceeds maxHeaderSize ${limit}`);
   }
 
-  /** Walk a chunked body from where the last call stopped; its total length once the last chunk is in. */
+  /**
+   * Walk a chunked body from where the last call stopped; its total length once the last
+   * chunk and the trailers are in. Every line must end with CRLF: a bare LF or CR is refused
+   * as soon as it arrives.
+   */
   private scanChunked(buf: Buffer, s: HttpState): number {
     const max = this.maxPacketSize;
     let at = s.chunkAt;
     for (;;) {
-      const eol = buf.indexOf(CRLF, at);
-      if (eol < 0 || eol - at > MAX_CHUNK_LINE) {
-        if (buf.length - at > MAX_CHUNK_LINE) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line too long');
-        return this.waitMore(buf, s, at);
-      }
-      const size = parseChunkSize(buf, at, eol);
-      if (size < 0) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed chunk size');
-      if (size === 0) return this.scanTrailers(buf, s, at, eol + 2);
-      const dataEnd = eol + 2 + size;
+      const lf = buf.indexOf(LF, at);
+      if ((lf < 0 ? buf.length : lf) - at > MAX_CHUNK_LINE)
+        return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line too long');
+      if (lf < 0) return this.waitMore(buf, s, at);
+      if (lf === at || buf[lf - 1] !== CR) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line does not end with CRLF');
+      const size = parseChunkLine(buf, at, lf - 1);
+      if (size < 0) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed chunk-size line');
+      if (size === 0) return this.scanTrailers(buf, s, at, lf + 1);
+      const dataEnd = lf + 1 + size;
       if (max > 0 && dataEnd + 2 > max) {
         return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${max}`);
       }
       if (buf.length < dataEnd + 2) return this.waitMore(buf, s, at);
       if (buf[dataEnd] !== CR || buf[dataEnd + 1] !== LF)
         return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk data not followed by CRLF');
-      s.chunkRanges.push(eol + 2, dataEnd);
+      s.chunkRanges.push(lf + 1, dataEnd);
       s.bodyBytes += size;
       at = dataEnd + 2;
     }
   }
 
-  /** After the last chunk: trailer lines (ignored) up to a blank line. */
+  /** After the last chunk: trailer field lines (checked, then ignored) up to an empty line. */
   private scanTrailers(buf: Buffer, s: HttpState, chunkLine: number, from: number): number {
     let at = from;
     for (;;) {
-      const eol = buf.indexOf(CRLF, at);
-      if (eol < 0) {
+      const lf = buf.indexOf(LF, at);
+      if (lf < 0) {
         if (buf.length - from > this.maxHeaderSize) return this.tooLargeHead(s, buf.length - from, this.maxHeaderSize);
         return this.waitMore(buf, s, chunkLine);
       }
-      if (eol === at) return eol + 2;
-      at = eol + 2;
+      if (lf === at || buf[lf - 1] !== CR) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'trailer line does not end with CRLF');
+      if (lf - 1 === at) return lf + 1;
+      if (!isFieldLine(buf, at, lf - 1)) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed trailer field');
+      at = lf + 1;
     }
   }
 
@@ -280,24 +284,115 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   }
 }
 
-/** The hex chunk size of the line [at, eol), extensions after ';' ignored; -1 when malformed. */
-function parseChunkSize(buf: Buffer, at: number, eol: number): number {
+/** findHeadEnd(): a line ends with a bare LF, or holds a CR that does not end it. */
+const BARE = -2;
+
+/**
+ * The index of the CRLFCRLF that ends the head in `buf`, scanning line by line from the line
+ * at `s.scanned` (or `lead`); -1 while it has not arrived (s.scanned is then where to resume),
+ * BARE when a line ends with a bare LF or holds a bare CR — refused at once, not left to
+ * time out (RFC 9112 2.2: such a line is not a line).
+ */
+function findHeadEnd(buf: Buffer, lead: number, s: HttpState): number {
+  let i = Math.max(lead, s.scanned);
+  for (;;) {
+    const lf = buf.indexOf(LF, i);
+    const cr = buf.indexOf(CR, i);
+    if (lf < 0) {
+      if (cr >= 0 && cr < buf.length - 1) return BARE;
+      s.scanned = i;
+      return -1;
+    }
+    if (cr !== lf - 1 || lf === i) return BARE;
+    if (cr === i) {
+      s.scanned = 0;
+      return i - 2;
+    }
+    i = lf + 1;
+  }
+}
+
+/**
+ * The chunk size of the line [at, end) (its CRLF excluded), -1 when malformed. The line is
+ * hex digits, then extensions `;name` or `;name=value` (value a token or a quoted string),
+ * with no whitespace anywhere: RFC 9112 7.1.1 allows some around ';' and '=', node:http
+ * (llhttp) refuses it, and so do we — no client sends it, and every leniency in chunk
+ * framing is room for a proxy and a server to disagree (request smuggling).
+ */
+function parseChunkLine(buf: Buffer, at: number, end: number): number {
   let n = 0;
   let digits = 0;
   let i = at;
-  for (; i < eol; i++) {
+  for (; i < end; i++) {
     const c = buf[i] as number;
     let d: number;
     if (c >= 48 && c <= 57) d = c - 48;
     else if (c >= 97 && c <= 102) d = c - 87;
     else if (c >= 65 && c <= 70) d = c - 55;
     else break;
+    if (n === 0 && d === 0 && digits > 0) continue; // leading zeros do not count
     if (++digits > 12) return -1; // 2^48: far over any maxPacketSize, still a safe integer
     n = n * 16 + d;
   }
-  if (digits === 0) return -1;
-  if (i < eol && buf[i] !== 0x3b && buf[i] !== 0x20 && buf[i] !== 0x09) return -1; // ';' or whitespace before extensions
+  if (i === at) return -1;
+  while (i < end) {
+    if (buf[i] !== 0x3b) return -1; // ';'
+    const name = ++i;
+    while (i < end && isTokenChar(buf[i] as number)) i++;
+    if (i === name) return -1;
+    if (i === end || buf[i] === 0x3b) continue;
+    if (buf[i] !== 0x3d) return -1; // '='
+    i++;
+    if (buf[i] === 0x22) {
+      i = endOfQuoted(buf, i + 1, end);
+      if (i < 0) return -1;
+    } else {
+      const value = i;
+      while (i < end && isTokenChar(buf[i] as number)) i++;
+      if (i === value) return -1;
+    }
+  }
   return n;
+}
+
+/** The index after the closing quote of a quoted-string whose content starts at `i`, -1 when malformed. */
+function endOfQuoted(buf: Buffer, i: number, end: number): number {
+  while (i < end) {
+    const c = buf[i] as number;
+    if (c === 0x22) return i + 1;
+    if (c === 0x5c) {
+      // quoted-pair: "\" then HTAB, SP, VCHAR or obs-text
+      const q = buf[i + 1];
+      if (i + 1 >= end || q === undefined || (q < 0x20 && q !== 0x09) || q === 0x7f) return -1;
+      i += 2;
+      continue;
+    }
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return -1;
+    i++;
+  }
+  return -1;
+}
+
+/** tchar of RFC 9110 5.6.2. */
+function isTokenChar(c: number): boolean {
+  return c < 128 && TCHAR[c] === 1;
+}
+const TCHAR = new Uint8Array(128);
+for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
+for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+
+/** A trailer field line [at, end): name ":" value, with no control character but HTAB in the value. */
+function isFieldLine(buf: Buffer, at: number, end: number): boolean {
+  let i = at;
+  while (i < end && isTokenChar(buf[i] as number)) i++;
+  if (i === at || buf[i] !== 0x3a) return false;
+  for (i++; i < end; i++) {
+    const c = buf[i] as number;
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return false;
+  }
+  return true;
 }
 
 function joinRanges(packet: Buffer, ranges: number[], total: number): Buffer {

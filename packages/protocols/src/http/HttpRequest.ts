@@ -14,8 +14,13 @@ export class HttpRequest {
   readonly method: string;
   /** The request target as sent: path and query ("/search?q=x"). */
   readonly url: string;
-  /** The path part of url, still percent-encoded. */
+  /** The path part of url, still percent-encoded ("/" for an absolute-form target without one). */
   readonly path: string;
+  /**
+   * The host the request is for: the authority of an absolute-form target (RFC 9112 3.2.2 says
+   * it wins over the Host header), else the Host header ('' when there is none).
+   */
+  readonly host: string;
   /** "1.1" or "1.0". */
   readonly httpVersion: string;
   readonly headers: HeaderMap;
@@ -46,6 +51,7 @@ export class HttpRequest {
       this.method = '';
       this.url = '';
       this.path = '';
+      this.host = '';
       this.httpVersion = '1.1';
       this.headers = new HeaderMap();
       this.keepAlive = false;
@@ -54,8 +60,11 @@ export class HttpRequest {
     }
     this.method = head.method;
     this.url = head.target;
-    const q = head.target.indexOf('?');
-    this.path = q < 0 ? head.target : head.target.slice(0, q);
+    const target = head.target;
+    const q = target.indexOf('?', head.pathStart);
+    this.path = target.slice(head.pathStart, q < 0 ? target.length : q);
+    if (this.path === '' && head.pathStart > 0 && head.method !== 'CONNECT') this.path = '/';
+    this.host = head.authority ?? head.headers.get('host') ?? '';
     this.httpVersion = head.minor === 1 ? '1.1' : '1.0';
     this.headers = head.headers;
     this.keepAlive = head.keepAlive;
