@@ -4,7 +4,7 @@ import { BeyodError, type CloseEvent, type Connection, ErrorEvent, Handler, type
 import { HttpErrorCodes } from './errors';
 import type { FormOptions } from './form';
 import { HttpParser } from './HttpParser';
-import { HttpRequest } from './HttpRequest';
+import { HttpRequest, nullObject } from './HttpRequest';
 import { HttpResponse } from './HttpResponse';
 import { refuse } from './refuse';
 import { type HttpState, TIMER_NONE, httpStateOf } from './state';
@@ -48,8 +48,20 @@ export class HttpHandler extends Handler {
   maxFileSize = 0;
   /** Most files in one request. */
   maxFiles = 20;
+  /** Most static files open at once for one connection (pipelined requests wait their turn). */
+  maxOpenFiles = 4;
+  /** Most fields (not files) in one form body, urlencoded or multipart; over it form() rejects and the request is answered 413. */
+  maxFields = 1000;
 
   private compiled: CompiledRoute[] | undefined;
+  private outOfFilesLoggedAt = 0;
+  /** Out of file descriptors on a static file: the request got 503; warn, at most every 10 s. */
+  private readonly outOfFiles = (e: Error): void => {
+    const now = Date.now();
+    if (now - this.outOfFilesLoggedAt < 10_000) return;
+    this.outOfFilesLoggedAt = now;
+    this.listener?.logger.warn({ err: e.message }, 'out of file descriptors serving static files: answering 503 (raise ulimit -n?)');
+  };
   private root: string | null | undefined;
   private formOpts: FormOptions | undefined;
 
@@ -150,7 +162,13 @@ export class HttpHandler extends Handler {
   onRequest(req: HttpRequest, res: HttpResponse): void | Promise<void> {
     const root = this.documentRootPath();
     if (root === null) return this.notFound(res);
-    return serveStatic(req, res, { root, indexFiles: this.indexFiles, directoryListing: this.directoryListing }).then((served) => {
+    return serveStatic(req, res, {
+      root,
+      indexFiles: this.indexFiles,
+      directoryListing: this.directoryListing,
+      maxOpenFiles: this.maxOpenFiles,
+      onOutOfFiles: this.outOfFiles,
+    }).then((served) => {
       if (!served) this.notFound(res);
     });
   }
@@ -181,6 +199,7 @@ export class HttpHandler extends Handler {
       uploadDir: this.uploadDir === '' ? undefined : path.resolve(this.listener?.basePath ?? process.cwd(), this.uploadDir),
       maxFileSize: this.maxFileSize,
       maxFiles: this.maxFiles,
+      maxFields: this.maxFields,
     };
     return this.formOpts;
   }
@@ -188,7 +207,12 @@ export class HttpHandler extends Handler {
   private requestFailed(req: HttpRequest, res: HttpResponse, conn: Connection, e: unknown): void {
     const cause = toError(e);
     const code = (cause as { code?: string }).code;
-    const status = code === HttpErrorCodes.BAD_FORM ? 400 : code === HttpErrorCodes.BODY_TOO_LARGE ? 413 : 500;
+    const status =
+      code === HttpErrorCodes.BAD_FORM
+        ? 400
+        : code === HttpErrorCodes.BODY_TOO_LARGE || code === HttpErrorCodes.TOO_MANY_FIELDS
+          ? 413
+          : 500;
     const error =
       status === 500
         ? new BeyodError(
@@ -221,7 +245,7 @@ export class HttpHandler extends Handler {
       if (r.method !== '*' && r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) continue;
       const m = r.regex.exec(req.path);
       if (!m) continue;
-      const params: Record<string, string> = {};
+      const params = nullObject<string>();
       r.keys.forEach((k, i) => {
         const v = m[i + 1] ?? '';
         try {

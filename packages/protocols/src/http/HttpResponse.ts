@@ -207,6 +207,27 @@ export class HttpResponse implements QueuedResponse {
     return this.complete;
   }
 
+  /**
+   * @internal Take one of the connection's `max` file slots (static files open at once):
+   * undefined when one was free, else a promise resolved when one is handed over.
+   */
+  _fileSlot(max: number): Promise<void> | undefined {
+    const s = this.state;
+    if (s.files < max) {
+      s.files++;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => (s.fileWaiters ??= []).push(resolve));
+  }
+
+  /** @internal Give the slot back, or hand it to the next response waiting for one. */
+  _releaseFileSlot(): void {
+    const s = this.state;
+    const next = s.fileWaiters?.shift();
+    if (next !== undefined) next();
+    else s.files--;
+  }
+
   /** @internal the connection closed first. */
   _abort(): void {
     this.stream?.destroy();
@@ -274,6 +295,12 @@ export class HttpResponse implements QueuedResponse {
 
   private pipe(stream: Readable): void {
     this.stream = stream;
+    // Listen for errors at once: a stream may fail before this response reaches the head of
+    // the queue (an emitted 'error' without a listener is an uncaught exception).
+    stream.once('error', () => {
+      // The head may be on its way: the only honest signal left is to cut the connection.
+      (this.conn as Endpoint & { destroy?: (reason?: string) => void }).destroy?.('error');
+    });
     if (this.active) this.startPipe();
   }
 
@@ -292,10 +319,6 @@ export class HttpResponse implements QueuedResponse {
       }
     });
     stream.once('end', () => this.finishStreaming());
-    stream.once('error', () => {
-      // The head is out: the only honest signal left is to cut the connection.
-      (this.conn as Endpoint & { destroy?: (reason?: string) => void }).destroy?.('error');
-    });
   }
 
   private done(): void {

@@ -58,6 +58,10 @@ export class HttpState {
   keepAliveTimeoutMs: number;
   /** A stream body paused until the send buffer drains. */
   drainWaiter: { resume(): unknown } | undefined = undefined;
+  /** Static files open (or being opened) for this connection's responses. */
+  files = 0;
+  /** Responses waiting for a file slot (created when first needed). */
+  fileWaiters: Array<() => void> | undefined = undefined;
   /** Temporary upload files to remove when the connection's responses are done. */
   tempFiles: string[] = [];
 
