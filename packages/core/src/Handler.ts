@@ -15,11 +15,15 @@ export class Handler {
   onConnect(_event: IOEvent): Maybe<void> {}
   onMessage(_event: MessageEvent): Maybe<void> {}
   onClose(_event: CloseEvent): Maybe<void> {}
-  /** A socket error, a handler that threw, a dropped send. The connection may carry on. */
+  /** A socket error, a handler that threw, a send dropped under the 'drop' policy. The connection may carry on. */
   onError(_event: ErrorEvent): Maybe<void> {}
   /** The parser refused the bytes; the connection is closed right after. */
   onBadPacket(_event: ErrorEvent): Maybe<void> {}
-  /** The send buffer went over maxSendBuffer: stop sending to this connection until onBufferDrain. */
+  /**
+   * The send buffer went over maxSendBuffer: stop pushing to this connection until
+   * onBufferDrain. Under the parser's 'pause' send policy its input is paused meanwhile; under
+   * 'drop', sends are dropped meanwhile.
+   */
   onBufferFull(_event: IOEvent): Maybe<void> {}
   onBufferDrain(_event: IOEvent): Maybe<void> {}
   onTlsHandshake(_event: IOEvent): Maybe<void> {}

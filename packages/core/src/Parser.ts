@@ -1,6 +1,15 @@
 import type { Endpoint } from './events';
 import type { SendBuffer } from './SendBuffer';
 
+/**
+ * What a connection does when its send buffer is over `maxSendBuffer` (see Parser.sendPolicy):
+ * - 'pause': nothing is ever dropped; the connection stops reading (and parsing) input until
+ *   the buffer drains — for byte streams and request/response protocols (HTTP, RESP, lines);
+ * - 'drop': sends made while the buffer is over the limit are dropped and counted — only for
+ *   protocols whose messages are independent of each other (a lost one shifts nothing).
+ */
+export type SendPolicy = 'pause' | 'drop';
+
 /** What encode() may return: one buffer or string, or several written back to back. */
 export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
 
@@ -25,6 +34,13 @@ export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
  */
 export class Parser<In = Buffer, Out = Buffer | string> {
   maxPacketSize = 8 * 1024 * 1024;
+  /**
+   * The protocol's send policy (see SendPolicy). 'pause' by default: a framing cannot know
+   * whether the application's messages are independent (answers matched to requests are
+   * not), and a dropped write in a stream corrupts everything after it. A protocol of
+   * independent messages may declare 'drop'; a listener may set it in the parser's config.
+   */
+  sendPolicy: SendPolicy = 'pause';
 
   /**
    * Optional fast path for hot parsers: input() over `buffer[start, end)` and decode() of

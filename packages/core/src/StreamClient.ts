@@ -51,6 +51,8 @@ export class StreamClient extends BaseConnection {
   reconnectInterval: number;
   /** Connection attempts made (the first included). */
   attempts = 0;
+  /** A client keeps reading while its send buffer is full: what it reads is what it waits for. */
+  protected override pausesInputWhenFull = false;
   private readonly addr: SocketAddress;
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   private readonly noDelay: boolean;

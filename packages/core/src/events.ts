@@ -14,8 +14,12 @@ export interface Endpoint {
   parserState: unknown;
   /** Application data attached to this connection. */
   readonly attributes: Map<string, unknown>;
-  /** Encode and send a message; false when the send buffer is full (see maxSendBuffer). */
+  /** Encode and send a message; false when the send buffer is full (see the parser's sendPolicy). */
   send(message: unknown, raw?: boolean): boolean;
+  /** Send unless the send buffer is full; a message that does not fit is dropped (counted). */
+  trySend(message: unknown, raw?: boolean): boolean;
+  /** True while the send buffer is over maxSendBuffer (until it drains). */
+  readonly isFull: boolean;
   /** Close (after sending `message` if given). */
   close(message?: unknown): void;
 }
