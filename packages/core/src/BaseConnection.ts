@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { BeyodError, ErrorCodes, badPacketError } from './errors';
+import { DeadlineEntry, type DeadlineOwner, deadlines } from './DeadlineWheel';
+import { BeyodError, ErrorCodes, badPacketError, toError } from './errors';
 import type { CloseReason, Endpoint, Transport } from './events';
 import { Parser, type Encoded } from './Parser';
 import { ReceiveBuffer } from './ReceiveBuffer';
@@ -15,7 +16,7 @@ const EMPTY = Buffer.alloc(0);
  * ReceiveBuffer, batched writes, send-buffer limits, pause/resume, close and byte counters.
  * Subclasses decide where messages, errors and closes go (handler methods or events).
  */
-export abstract class BaseConnection extends EventEmitter implements Endpoint {
+export abstract class BaseConnection extends EventEmitter implements Endpoint, DeadlineOwner {
   abstract readonly id: number;
   peer = '';
   transport: Transport = 'tcp';
@@ -48,6 +49,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   private flowPaused = false;
   /** Called when a write made while full is flushed (made once, when first needed). */
   private onMarker: (() => void) | undefined = undefined;
+  /** This connection's place on the deadline wheel (made on its first deadline). */
+  private dl: DeadlineEntry | undefined = undefined;
   private closing = false;
   private closeReason: CloseReason | undefined;
   private closeError: Error | undefined;
@@ -72,6 +75,28 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   protected abstract dispatchBufferDrain(): void;
   /** The socket is gone; called once per socket. */
   protected abstract dispatchClose(reason: CloseReason, error: Error | undefined): void;
+
+  /**
+   * The deadline fired. The default gives it to the parser's onDeadline(); a Connection gives
+   * it to its handler when the parser has none. A throw closes this connection (only).
+   */
+  protected dispatchDeadline(kind: number): void {
+    const parser = this.parser;
+    if (parser.onDeadline === undefined) return;
+    try {
+      parser.onDeadline(this, kind);
+    } catch (e) {
+      const cause = toError(e);
+      const error = new BeyodError(
+        ErrorCodes.HANDLER_FAILED,
+        `parser onDeadline failed: ${cause.message}`,
+        { method: 'onDeadline' },
+        { cause },
+      );
+      this.dispatchError(error);
+      this.destroy('error', error);
+    }
+  }
 
   /** Bytes received, over every socket this endpoint has had. */
   get bytesIn(): number {
@@ -332,6 +357,41 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   }
 
   /**
+   * Arm this connection's one deadline `ms` milliseconds from now, tagged `kind` (a number
+   * the protocol chooses, e.g. head / body / idle), replacing any deadline armed before. When
+   * it passes, the parser's onDeadline(connection, kind) is called — or, when the parser has
+   * none, the handler's onDeadline(event). Cheap enough to re-arm per request: one shared
+   * timing wheel per process, no timer object (see DeadlineWheel); fires at most ~50 ms late.
+   * Cleared when the connection closes.
+   */
+  setDeadline(ms: number, kind = 0): void {
+    if (this.socket === null) return;
+    deadlines.arm((this.dl ??= new DeadlineEntry(this)), Date.now() + (ms > 0 ? ms : 0), kind);
+  }
+
+  /** Disarm the deadline (nothing happens if none is armed). */
+  clearDeadline(): void {
+    if (this.dl !== undefined) deadlines.clear(this.dl);
+  }
+
+  /** When the deadline passes (ms since epoch), 0 when none is armed. */
+  get deadline(): number {
+    return this.dl?.at ?? 0;
+  }
+
+  /** The `kind` of the armed deadline (meaningful while `deadline` is not 0). */
+  get deadlineKind(): number {
+    const dl = this.dl;
+    return dl !== undefined && dl.at !== 0 ? dl.kind : 0;
+  }
+
+  /** @internal the deadline wheel's callback. */
+  _deadlineExpired(kind: number): void {
+    if (this.socket === null || this.closing) return;
+    this.dispatchDeadline(kind);
+  }
+
+  /**
    * Stop reading (and parsing) until resume(). Independent of the send policy's own pause:
    * a connection paused by the user stays paused when its send buffer drains.
    */
@@ -392,6 +452,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.bytesInBefore += socket.bytesRead;
     this.bytesOutBefore += socket.bytesWritten;
     (socket as TaggedSocket)[kEndpoint] = undefined;
+    this.clearDeadline();
     this.socket = null;
     this.closing = false;
     this.full = false;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { BaseConnection } from './BaseConnection';
 import { BeyodError, ErrorCodes, toError } from './errors';
-import { CloseEvent, type CloseReason, ErrorEvent, IOEvent, MessageEvent, type Transport } from './events';
+import { CloseEvent, type CloseReason, DeadlineEvent, ErrorEvent, IOEvent, MessageEvent, type Transport } from './events';
 import type { Handler } from './Handler';
 import type { Listener } from './Listener';
 import type { Parser } from './Parser';
@@ -70,6 +70,11 @@ export class Connection extends BaseConnection {
     this.emit('close', reason);
   }
 
+  protected override dispatchDeadline(kind: number): void {
+    if (this.parser.onDeadline !== undefined) super.dispatchDeadline(kind);
+    else this.call('onDeadline', new DeadlineEvent(this, kind));
+  }
+
   /** @internal called by the listener once the connection is registered. */
   _connected(): void {
     this.call('onConnect', new IOEvent(this));
@@ -103,7 +108,7 @@ export class Connection extends BaseConnection {
 }
 
 type HandlerMethod =
-  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake';
+  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake' | 'onDeadline';
 
 export function formatPeer(address: string | undefined, port: number | undefined): string {
   if (address === undefined) return 'unknown';

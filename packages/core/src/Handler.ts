@@ -1,4 +1,4 @@
-import type { CloseEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
+import type { CloseEvent, DeadlineEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
 import type { Listener } from './Listener';
 
 type Maybe<T> = T | Promise<T>;
@@ -27,6 +27,8 @@ export class Handler {
   onBufferFull(_event: IOEvent): Maybe<void> {}
   onBufferDrain(_event: IOEvent): Maybe<void> {}
   onTlsHandshake(_event: IOEvent): Maybe<void> {}
+  /** The deadline armed with `connection.setDeadline(ms, kind)` passed (unless the parser owns deadlines). */
+  onDeadline(_event: DeadlineEvent): Maybe<void> {}
   /** A UDP datagram before parsing; return false to drop it. */
   onUdpPacket(_event: UdpPacketEvent): Maybe<void | boolean> {}
   onStartAccept(_event: ListenerEvent): Maybe<void> {}

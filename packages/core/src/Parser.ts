@@ -55,6 +55,12 @@ export class Parser<In = Buffer, Out = Buffer | string> {
   /** Optional fast path for encode(): append the encoded message to `out` (no Buffer of its own). */
   encodeTo?(message: Out, out: SendBuffer, connection: Endpoint): void;
 
+  /**
+   * Optional: the connection's deadline passed (see Endpoint.setDeadline). When a parser has
+   * this method it owns its connections' deadlines: the handler's onDeadline is not called.
+   */
+  onDeadline?(connection: Endpoint, kind: number): void;
+
   input(buffer: Buffer, _connection: Endpoint): number {
     return buffer.length;
   }

@@ -38,6 +38,10 @@ export class UdpPeer implements Endpoint {
     return false;
   }
 
+  /** Datagrams have no connection: no deadline either. */
+  setDeadline(_ms: number, _kind?: number): void {}
+  clearDeadline(): void {}
+
   /** Datagrams have no connection to close; this sends `message` if given. */
   close(message?: unknown): void {
     if (message !== undefined) this.send(message);

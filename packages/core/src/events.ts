@@ -22,6 +22,13 @@ export interface Endpoint {
   readonly isFull: boolean;
   /** Close (after sending `message` if given). */
   close(message?: unknown): void;
+  /**
+   * Arm the connection's one deadline `ms` from now, tagged `kind`; it replaces the one armed
+   * before. When it passes: the parser's onDeadline, or else the handler's. No-op over UDP.
+   */
+  setDeadline(ms: number, kind?: number): void;
+  /** Disarm the deadline. */
+  clearDeadline(): void;
 }
 
 export type Transport = 'tcp' | 'tls' | 'unix' | 'udp';
@@ -44,6 +51,14 @@ export class UdpPacketEvent<S extends Endpoint = Endpoint> {
   constructor(
     readonly sender: S,
     readonly packet: Buffer,
+  ) {}
+}
+
+/** onDeadline: the connection's deadline (setDeadline) passed; `kind` is the tag it was armed with. */
+export class DeadlineEvent<S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    readonly kind: number,
   ) {}
 }
 

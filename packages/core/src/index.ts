@@ -17,6 +17,7 @@ export { BeyodError, ConfigError, type ErrorCode, ErrorCodes, type SerializedErr
 export {
   CloseEvent,
   type CloseReason,
+  DeadlineEvent,
   type Endpoint,
   ErrorEvent,
   IOEvent,
