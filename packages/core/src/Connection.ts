@@ -85,10 +85,15 @@ export class Connection extends BaseConnection {
     this.call('onTlsHandshake', new IOEvent(this));
   }
 
-  /** Call a handler method; a throw or a rejected promise goes to onError (once, never looping). */
+  /**
+   * Call the handler's protocol hook for this event (before*), then its on* method unless the
+   * hook returned false. A throw or a rejected promise goes to onError (once, never looping).
+   */
   private call(method: HandlerMethod, event: unknown): void {
-    const handler = this.handler as unknown as Record<HandlerMethod, (e: unknown) => unknown>;
+    const handler = this.handler as unknown as Record<HandlerMethod, (e: unknown) => unknown> & Hooks;
     try {
+      const hook = handler[HOOKS[method]];
+      if (hook !== undefined && hook.call(handler, event) === false) return;
       const r = handler[method](event);
       if (r !== undefined && r !== null && typeof (r as Promise<unknown>).then === 'function') {
         (r as Promise<unknown>).then(undefined, (e: unknown) => this.handlerFailed(method, e));
@@ -109,6 +114,21 @@ export class Connection extends BaseConnection {
 
 type HandlerMethod =
   'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake' | 'onDeadline';
+
+/** The protocol hook called before each handler method (see Handler). */
+const HOOKS = {
+  onConnect: 'beforeConnect',
+  onMessage: 'beforeMessage',
+  onClose: 'beforeClose',
+  onError: 'beforeError',
+  onBadPacket: 'beforeBadPacket',
+  onBufferFull: 'beforeBufferFull',
+  onBufferDrain: 'beforeBufferDrain',
+  onTlsHandshake: 'beforeTlsHandshake',
+  onDeadline: 'beforeDeadline',
+} as const satisfies Record<HandlerMethod, string>;
+
+type Hooks = Partial<Record<(typeof HOOKS)[HandlerMethod], (e: unknown) => unknown>>;
 
 export function formatPeer(address: string | undefined, port: number | undefined): string {
   if (address === undefined) return 'unknown';
