@@ -38,6 +38,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
   private readonly rb = new ReceiveBuffer();
   /** Length of the packet at the head, once input() reported it; 0 while unknown. */
   private packetLength = 0;
+  /** input() returned 0 for the whole head: show it more bytes before asking again. */
+  private needMore = false;
   /** What was sent this event-loop turn, written together at the end of it (flush()). */
   private readonly out = new SendBuffer();
   private flushScheduled = false;
@@ -146,6 +148,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
     this.flowPaused = false;
     this.out.clear();
     this.packetLength = 0;
+    this.needMore = false;
     this.parserState = undefined;
     this.rb.clear();
     this.connectedAt = Date.now();
@@ -172,6 +175,11 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
     while (rb.length > 0 && !this.paused && !this.flowPaused && !this.closing) {
       let n = this.packetLength;
       if (n === 0) {
+        if (this.needMore) {
+          if (rb.contiguous === rb.length) return;
+          this.needMore = false;
+          rb.extend();
+        }
         try {
           n = fast ? parser.inputAt!(rb.raw, rb.start, rb.end, this) : parser.input(rb.view(), this);
         } catch (e) {
@@ -179,9 +187,16 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
           return;
         }
         if (n === 0) {
-          if (max > 0 && rb.length >= max) {
-            this.badPacket(tooLarge(rb.length, max, this.peer, true));
+          if (max > 0 && rb.contiguous >= max) {
+            this.badPacket(tooLarge(rb.contiguous, max, this.peer, true));
+            return;
           }
+          // The parser saw only the head: show it more of what was received, if any.
+          if (rb.contiguous < rb.length) {
+            rb.extend();
+            continue;
+          }
+          this.needMore = true;
           return;
         }
         if (!(n > 0) || !Number.isSafeInteger(n)) {
@@ -199,10 +214,10 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
         }
         this.packetLength = n;
       }
-      if (rb.length < n) {
-        rb.reserve(n);
-        return;
-      }
+      // Wait for the whole packet without allocating for it: its length is the peer's claim.
+      if (rb.length < n) return;
+      // Now it is all here: copy it into one buffer only if it spans chunks.
+      rb.gather(n);
       this.packetLength = 0;
       let message: unknown;
       try {
@@ -231,6 +246,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
   private badPacket(error: BeyodError): void {
     this.rb.clear();
     this.packetLength = 0;
+    this.needMore = false;
     this.closeReason ??= 'bad-packet';
     this.closeError ??= error;
     this.dispatchBadPacket(error);
@@ -460,6 +476,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
     this.out.clear();
     this.rb.clear();
     this.packetLength = 0;
+    this.needMore = false;
     const reason = this.closeReason ?? 'peer';
     this.dispatchClose(reason, this.closeError);
   }

@@ -16,7 +16,9 @@ export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
 /**
  * Framing and codec of a listener or client (Workerman's ProtocolInterface).
  *
- * - `input(buffer, connection)` looks at the bytes received so far and returns
+ * - `input(buffer, connection)` looks at the bytes received so far, from the start of the next
+ *   packet (a contiguous view that may not hold all of them yet: when it returns 0 and more
+ *   bytes are waiting, it is called again with a longer view) and returns
  *   0 — not enough bytes to know the packet's length yet;
  *   n > 0 — the packet at the head of the buffer is n bytes long. It may return n as soon as
  *   the length is known (e.g. from a header), before all n bytes arrived: the connection then
@@ -27,7 +29,8 @@ export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
  *
  * `maxPacketSize` (bytes, 0 = no limit) is enforced by the connection: a length over it is
  * refused as soon as input() reports it, and a buffer that reaches it without a packet
- * boundary is refused too — nothing past the limit is ever buffered.
+ * boundary is refused too — nothing past the limit is ever buffered. Nothing is allocated on a
+ * length's word either: the packet's buffer is made once all its bytes are here.
  *
  * A parser instance is shared by all connections of a listener; per-connection state goes in
  * `connection.parserState`. This base class frames nothing: every read is one packet.
