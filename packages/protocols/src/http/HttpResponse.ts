@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Endpoint, Parser } from '@beyod/core';
 import { type CookieOptions, serializeCookie } from './cookies';
 import type { HttpRequest } from './HttpRequest';
-import { type HttpState, type QueuedResponse, TIMER_IDLE, TIMER_NONE } from './state';
+import { type HttpState, type QueuedResponse, TIMER_IDLE, TIMER_NONE, arm, disarm } from './state';
 import { switchConnection } from './upgrade';
 
 /** What a response body may be. A stream is sent as it is read, with backpressure. */
@@ -149,7 +149,7 @@ export class HttpResponse implements QueuedResponse {
     this.end();
     // The 101 is queued on the connection (and out of HTTP's queue): nothing is HTTP's any more.
     this.state.closing = true;
-    this.state.timer = TIMER_NONE;
+    disarm(this.conn, this.state);
     switchConnection(this.conn, parser, state);
   }
 
@@ -351,16 +351,15 @@ export function pumpQueue(state: HttpState, conn: Endpoint): void {
       return;
     }
   }
-  if (!state.closing && state.head === undefined && state.timer === TIMER_NONE) {
-    state.timer = TIMER_IDLE;
-    state.deadline = Date.now() + state.keepAliveTimeoutMs;
+  if (!state.closing && state.head === undefined && state.timer === TIMER_NONE && state.keepAliveTimeoutMs > 0) {
+    arm(conn, state, TIMER_IDLE, state.keepAliveTimeoutMs);
   }
 }
 
 /** No more responses on this connection: close it once what is queued is written. */
 export function closeAfterResponses(state: HttpState, conn: Endpoint): void {
   state.closing = true;
-  state.timer = TIMER_NONE;
+  disarm(conn, state);
   for (const r of state.queue.splice(0)) r._abort();
   conn.close();
 }
