@@ -614,3 +614,42 @@ describe('http: backpressure as a node Writable (write() false, then drain; pipe
     expect(rs.map((r) => r.body.toString())).toEqual(Array.from({ length: 200 }, (_, i) => `n=${i}`));
   });
 });
+
+describe('http: a streamed body never breaks the framing of the next response', () => {
+  class Lengths extends http.Handler {
+    errors: string[] = [];
+    override async onRequest(req: http.HttpRequest, res: http.HttpResponse): Promise<void> {
+      res.setHeader('Content-Length', 10);
+      if (req.path === '/short') {
+        res.write('12345');
+        await new Promise((r) => setImmediate(r));
+        return res.end();
+      }
+      res.write('123');
+      res.write('4567890ABC'); // past Content-Length: throws, nothing of it is sent
+    }
+    override onError(e: ErrorEvent): void {
+      this.errors.push(e.error.message);
+    }
+  }
+
+  it('a body shorter than its Content-Length closes the connection after it; requests behind it are not answered', async () => {
+    const l = await startHttp(cleanup, Lengths);
+    const c = await rawClient(cleanup, l);
+    c.write('GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET /short HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitClose();
+    const text = c.received.toString();
+    expect(text.split('HTTP/1.1 200').length).toBe(2);
+    expect(text.endsWith('\r\n\r\n12345')).toBe(true);
+  });
+
+  it('a write() past Content-Length throws: its bytes are never sent, the connection is cut', async () => {
+    const l = await startHttp(cleanup, Lengths);
+    const h = l.handlerInstance as Lengths;
+    const c = await rawClient(cleanup, l);
+    c.write('GET /long HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitClose();
+    expect(c.received.toString()).not.toContain('4567890ABC');
+    expect(h.errors.join()).toMatch(/past Content-Length/);
+  });
+});
