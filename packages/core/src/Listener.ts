@@ -271,7 +271,7 @@ export class Listener implements ListenerOptions {
     const conn = new Connection(this, socket, this.handlerInstance, this.parserInstance, transport);
     this.connections.set(conn.id, conn);
     this.counters.accepted++;
-    if (this.idleTimeout > 0) socket.setTimeout(this.idleTimeout * 1000);
+    if (this.idleTimeout > 0) conn._setIdleTimeout(this.idleTimeout * 1000);
     if (transport !== 'tls') {
       conn._connected();
       return;
