@@ -44,6 +44,8 @@ export class ControlServer {
       });
     });
     server.unref();
+    // accept() may fail (EMFILE when out of descriptors): never an uncaught 'error'
+    server.on('error', () => {});
     if (!this.path.startsWith('\0')) fs.chmodSync(this.path, 0o600);
   }
 
