@@ -118,3 +118,15 @@ describe('websocket uses the upgrade interface only', () => {
     }
   });
 });
+
+describe('http: switching with maxRequestsInFlight 1', () => {
+  it('the input held for the bound is released for the new protocol', async () => {
+    const l = await startHttp(cleanup, Object.assign(new Switching(), { maxRequestsInFlight: 1 }));
+    const c = await rawClient(cleanup, l);
+    c.write(upgradeRequest);
+    await c.waitUntil((b) => b.includes('\r\n\r\n'), 3000, 'the 101');
+    c.write(frame('after'));
+    await c.waitUntil((b) => unframe(afterHead(b)).length === 1, 3000, 'one frame');
+    expect(unframe(afterHead(c.received)).map(String)).toEqual(['AFTER']);
+  });
+});
