@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { type ObjectFactory, createObjectWith } from './Application';
+import { type ObjectFactory, createObjectWith } from './objects';
 import { Connection } from './Connection';
 import { BeyodError, ConfigError, ErrorCodes, badPacketError, toError } from './errors';
 import { ErrorEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
