@@ -9,6 +9,7 @@ export { DeadlineEntry, type DeadlineOwner, DeadlineWheel, deadlines } from './D
 export { FdBudget, fdBudget, isOutOfDescriptors } from './FdBudget';
 export { configure, createObjectWith } from './objects';
 export { ReceiveBuffer } from './ReceiveBuffer';
+export { type UdpCounters, UdpListener } from './UdpListener';
 export { type SocketAddress, parseSocketUrl } from './url';
 export { cleanStaleUnixSocket } from './unixSocket';
 export { ControlServer, type ControlRequest, controlRequest, controlSocketPath } from './process/control';
