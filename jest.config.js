@@ -17,7 +17,11 @@ module.exports = {
   roots: ['<rootDir>/packages', '<rootDir>/examples', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': swc },
-  moduleNameMapper: { '^@beyod/(core|protocols|dispatcher|cli)$': '<rootDir>/packages/$1/src', '^test-helpers$': '<rootDir>/test-helpers' },
+  moduleNameMapper: {
+    '^@beyod/(core|protocols|dispatcher|cli)$': '<rootDir>/packages/$1/src',
+    '^@beyod/core/internal$': '<rootDir>/packages/core/src/internal',
+    '^test-helpers$': '<rootDir>/test-helpers',
+  },
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
   setupFiles: ['<rootDir>/scripts/jest-setup.js'],
   testTimeout: 30000,

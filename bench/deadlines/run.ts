@@ -9,7 +9,7 @@
  * server pays for watching its connections).
  * Usage: npm run bench:deadlines [-- connections]  (runs node with --expose-gc)
  */
-import { DeadlineEntry, DeadlineWheel } from '../../packages/core/src/DeadlineWheel';
+import { DeadlineEntry, DeadlineWheel } from '@beyod/core/internal';
 import { machine, printTable } from '../lib';
 
 const N = Number(process.argv[2] ?? 10000);

@@ -1,6 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type AppConfig, Application, BeyodError, ConfigError, ErrorCodes, isPlainObject, mergeConfig, toError } from '@beyod/core';
+import {
+  type AppConfig,
+  Application,
+  BeyodError,
+  ConfigError,
+  ErrorCodes,
+  isPlainObject,
+  mergeConfig,
+  toError,
+} from '@beyod/core/internal';
 import { registerTypeScript } from './register';
 
 /** Where an app's config is, and its app directory (the folder that holds config/). */

@@ -15,7 +15,7 @@ import {
   isAlive,
   readPid,
   toError,
-} from '@beyod/core';
+} from '@beyod/core/internal';
 import yargs from 'yargs';
 import { formatConnections, formatDuration, formatStatus } from './format';
 import { type AppLocation, findConfig, loadApp } from './loadApp';

@@ -1,7 +1,6 @@
-import 'reflect-metadata';
-
-export { Application, type ApplicationOptions, type ObjectFactory, createObjectWith, configure } from './Application';
-export { BaseConnection } from './BaseConnection';
+// The public API of @beyod/core. What the CLI and the tests need beyond it is in
+// `@beyod/core/internal` (src/internal.ts): no compatibility promise there.
+export { Application, type ApplicationOptions, type ObjectFactory } from './Application';
 export {
   type AppConfig,
   type Class,
@@ -9,10 +8,10 @@ export {
   type ListenerDefinition,
   type ServerDefinition,
   defineConfig,
-  isPlainObject,
   mergeConfig,
 } from './config';
-export { Connection, formatPeer } from './Connection';
+export { Connection } from './Connection';
+export { inject, injectable, optional } from './di';
 export { BeyodError, ConfigError, type ErrorCode, ErrorCodes, type SerializedError, badPacketError, toError } from './errors';
 export {
   CloseEvent,
@@ -30,7 +29,6 @@ export { Handler } from './Handler';
 export { Listener, type ListenerOptions, type ListenerStats, type TlsOptions } from './Listener';
 export { type LogOptions, type Logger, createLogger, rootLogger, setRootLogger } from './logger';
 export { type Encoded, Parser, type SendPolicy } from './Parser';
-export { ReceiveBuffer } from './ReceiveBuffer';
 export { SendBuffer } from './SendBuffer';
 export {
   type ConnectionInfo,
@@ -44,12 +42,4 @@ export {
 } from './Server';
 export { StreamClient, type StreamClientEvents, type StreamClientOptions } from './StreamClient';
 export { UdpPeer } from './UdpPeer';
-export { type SocketAddress, parseSocketUrl } from './url';
-export { cleanStaleUnixSocket } from './unixSocket';
-export { inject, injectable, optional } from './di';
-export { ControlServer, type ControlRequest, controlRequest, controlSocketPath } from './process/control';
-export { Master, type MasterOptions, type ReloadResult } from './process/Master';
 export type { StatusReport, WorkerStatus } from './process/messages';
-export { acquirePidFile, isAlive, readPid, releasePidFile } from './process/pidFile';
-export { SingleProcess } from './process/single';
-export { dropPrivileges, runWorker } from './process/worker';

@@ -1,4 +1,4 @@
-import { DeadlineEntry, DeadlineWheel } from '../src/DeadlineWheel';
+import { DeadlineEntry, DeadlineWheel } from '@beyod/core/internal';
 
 /** An owner that records when it fired (the wheel's `now` at the time). */
 class Owner {

@@ -1,4 +1,4 @@
-import { ReceiveBuffer } from '@beyod/core';
+import { ReceiveBuffer } from '@beyod/core/internal';
 
 describe('ReceiveBuffer', () => {
   it('uses a chunk that arrives into an empty buffer as it is (no copy)', () => {

@@ -1,4 +1,5 @@
-import { type Connection, Handler, type IOEvent, Listener, type MessageEvent, ReceiveBuffer } from '@beyod/core';
+import { type Connection, Handler, type IOEvent, Listener, type MessageEvent } from '@beyod/core';
+import { ReceiveBuffer } from '@beyod/core/internal';
 import { frame } from '@beyod/protocols';
 import * as net from 'node:net';
 import { Cleanup, LoopHarness, frame as mkFrame, until } from 'test-helpers';
