@@ -19,6 +19,7 @@ module.exports = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@beyod/(core|protocols|dispatcher|cli)$': '<rootDir>/packages/$1/src',
+    '^@beyod/core/internal$': '<rootDir>/packages/core/src/internal',
     '^create-beyod$': '<rootDir>/packages/create-beyod/src',
     '^test-helpers$': '<rootDir>/test-helpers',
   },

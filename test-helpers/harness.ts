@@ -1,4 +1,4 @@
-import { BaseConnection, type BeyodError, type CloseReason, type Parser } from '@beyod/core';
+import { BaseConnection, type BeyodError, type CloseReason, type Parser } from '@beyod/core/internal';
 
 /**
  * Drives the real connection loop (BaseConnection) without a socket: feed chunks with

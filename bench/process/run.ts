@@ -50,7 +50,7 @@ async function stopApp(app: App): Promise<void> {
 }
 
 async function status(app: App): Promise<StatusReport> {
-  const { controlRequest, controlSocketPath } = await import('@beyod/core');
+  const { controlRequest, controlSocketPath } = await import('@beyod/core/internal');
   return controlRequest<StatusReport>(controlSocketPath(path.join(app.runtime, 'beyod.pid')), { cmd: 'status' });
 }
 

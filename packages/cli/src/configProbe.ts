@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
-import { BeyodError, ErrorCodes, type MasterSettings, type SerializedError, isMasterSettings } from '@beyod/core';
+import { BeyodError, ErrorCodes, type MasterSettings, type SerializedError, isMasterSettings } from '@beyod/core/internal';
 import type { AppLocation } from './loadApp';
 
 const PROBE_MAIN = path.join(__dirname, 'probeMain.js');

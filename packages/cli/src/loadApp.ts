@@ -11,7 +11,7 @@ import {
   isPlainObject,
   mergeConfig,
   toError,
-} from '@beyod/core';
+} from '@beyod/core/internal';
 import { registerTypeScript } from './register';
 
 /** Where an app's config is, and its app directory (the folder that holds config/). */

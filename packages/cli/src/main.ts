@@ -11,7 +11,7 @@ import {
   createLogger,
   setRootLogger,
   toError,
-} from '@beyod/core';
+} from '@beyod/core/internal';
 import yargs from 'yargs';
 import { newCommand } from './commands/new';
 import { startupCommand } from './commands/startup';

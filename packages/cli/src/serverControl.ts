@@ -17,7 +17,7 @@ import {
   describeChange,
   isAlive,
   readPid,
-} from '@beyod/core';
+} from '@beyod/core/internal';
 import { probeConfig } from './configProbe';
 import { formatConnections, formatDuration, formatStatus } from './format';
 import { appDirOption, findConfig } from './loadApp';

@@ -1,4 +1,13 @@
-import { type AppConfig, Application, BeyodError, ErrorCodes, type Listener, type Server, isPlainObject, mergeConfig } from '@beyod/core';
+import {
+  type AppConfig,
+  Application,
+  BeyodError,
+  ErrorCodes,
+  type Listener,
+  type Server,
+  isPlainObject,
+  mergeConfig,
+} from '@beyod/core/internal';
 import { findConfig, loadConfig } from './loadApp';
 
 /** How to start an app in this process (see startApp). */

@@ -1,5 +1,5 @@
 /* The script every worker process runs (the master forks it through node:cluster). */
-import { ErrorCodes, reportPhase, rootLogger, runWorker, toError } from '@beyod/core';
+import { ErrorCodes, reportPhase, rootLogger, runWorker, toError } from '@beyod/core/internal';
 import { loadApp } from './loadApp';
 
 const [configFile, appDir] = process.argv.slice(2) as [string, string];

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core';
+import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core/internal';
 import { Cleanup, until } from 'test-helpers';
 import { alive, ask, freePort, portOf, startBeyod, testEnv, workerProcesses } from './harness';
 

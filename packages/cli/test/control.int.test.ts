@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core';
+import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core/internal';
 import { Cleanup, tmpDir, until } from 'test-helpers';
 import { BIN, Running, alive, beyod, startBeyod, startFixture, status, testEnv } from './harness';
 
@@ -210,11 +210,11 @@ describe('the CLI does not trap its user', () => {
     const handler = path.join(dir, 'app', 'Echo.ts');
     fs.writeFileSync(
       handler,
-      `import { Handler, type MessageEvent } from '@beyod/core';\nexport class Echo extends Handler {\n  override onMessage(e: MessageEvent<string>) { e.sender.send(e.message); }\n}\n`,
+      `import { Handler, type MessageEvent } from '@beyod/core/internal';\nexport class Echo extends Handler {\n  override onMessage(e: MessageEvent<string>) { e.sender.send(e.message); }\n}\n`,
     );
     fs.writeFileSync(
       path.join(dir, 'config', 'main.ts'),
-      `import { defineConfig } from '@beyod/core';\nimport { text } from '@beyod/protocols';\nimport { Echo } from '../app/Echo';\n` +
+      `import { defineConfig } from '@beyod/core/internal';\nimport { text } from '@beyod/protocols';\nimport { Echo } from '../app/Echo';\n` +
         `export default defineConfig({ id: 'tmp-app', components: { server: { workerNum: 1, listeners: { echo: { listen: 'tcp://127.0.0.1:0', parser: text.Parser, handler: Echo } } } } });\n`,
     );
     const env = { ...process.env, NODE_PATH: path.resolve(__dirname, '../../../node_modules'), BEYOD_LOG_LEVEL: 'info' };

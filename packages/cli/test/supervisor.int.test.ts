@@ -1,7 +1,7 @@
 /* The supervisor under races, hung workers, slow starts and reloads that change the config. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core';
+import { type StatusReport, controlRequest, controlSocketPath } from '@beyod/core/internal';
 import { Cleanup, until } from 'test-helpers';
 import { alive, ask, beyod, freePort, holdersOf, lineClient, portOf, startFixture, testEnv } from './harness';
 

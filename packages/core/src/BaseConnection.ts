@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { BeyodError, ErrorCodes, badPacketError } from './errors';
+import { DeadlineEntry, type DeadlineOwner, deadlines } from './DeadlineWheel';
+import { BeyodError, ErrorCodes, badPacketError, toError } from './errors';
 import type { CloseReason, Endpoint, Transport } from './events';
 import { Parser, type Encoded } from './Parser';
 import { ReceiveBuffer } from './ReceiveBuffer';
@@ -9,45 +9,80 @@ import { SendBuffer } from './SendBuffer';
 const kEndpoint = Symbol('beyod.endpoint');
 type TaggedSocket = Socket & { [kEndpoint]?: BaseConnection };
 const EMPTY = Buffer.alloc(0);
+/** Until a subclass sets its parser: frames nothing (shared, not one per connection). */
+const NO_FRAMING = new Parser<unknown, unknown>();
 
 /**
  * What a server-side Connection and an outbound StreamClient share: the parser loop over a
  * ReceiveBuffer, batched writes, send-buffer limits, pause/resume, close and byte counters.
  * Subclasses decide where messages, errors and closes go (handler methods or events).
+ *
+ * Memory: a server holds one of these per idle connection, so what is not always needed is
+ * made on first use and let go when empty — the receive buffer, the send buffer, the
+ * attributes Map, the deadline entry — and defaults that rarely change live on the prototype
+ * (bench/connections measures the result against a bare node:net server).
  */
-export abstract class BaseConnection extends EventEmitter implements Endpoint {
+export abstract class BaseConnection implements Endpoint, DeadlineOwner {
   abstract readonly id: number;
   peer = '';
   transport: Transport = 'tcp';
   parserState: unknown = undefined;
-  readonly attributes = new Map<string, unknown>();
   /** Bytes queued for sending above which send() reports a full buffer (see send()). */
   maxSendBuffer = 1024 * 1024;
-  /** Seconds close() waits for the peer before destroying the socket. */
-  closeTimeout = 5;
+  /** Seconds close() waits for the peer before destroying the socket (default 5, on the prototype). */
+  declare closeTimeout: number;
   messagesIn = 0;
   messagesOut = 0;
+  /** Messages dropped because the send buffer was full (drop policy, or trySend()). */
+  messagesDropped = 0;
   /** When the current socket connected (ms since epoch). */
   connectedAt = 0;
 
   protected socket: Socket | null = null;
-  protected parser: Parser<unknown, unknown> = new Parser();
-  private readonly rb = new ReceiveBuffer();
+  protected parser: Parser<unknown, unknown> = NO_FRAMING;
+  /** Bytes received and not parsed yet; null when there are none. */
+  private rb: ReceiveBuffer | null = null;
+  private attrs: Map<string, unknown> | undefined = undefined;
   /** Length of the packet at the head, once input() reported it; 0 while unknown. */
   private packetLength = 0;
-  /** What was sent this event-loop turn, written together at the end of it (flush()). */
-  private readonly out = new SendBuffer();
+  /** input() returned 0 for the whole head: show it more bytes before asking again. */
+  private needMore = false;
+  /** What was sent this event-loop turn, written together at the end of it (flush()); null when nothing is. */
+  private out: SendBuffer | null = null;
+  /** Bytes sent in the last turn that sent anything: sizes the next turn's buffer. */
+  private lastTurn = 0;
   private flushScheduled = false;
-  /** Write a flush marker after the next flush (the buffer went over maxSendBuffer). */
-  private markFull = false;
+  /** Over maxSendBuffer, not drained yet. */
   private full = false;
+  /** Paused by the user (pause()). */
   private paused = false;
+  /** Paused by the send policy: the send buffer is full (see pausesInputWhenFull). */
+  private flowPaused = false;
+  /** Called when a write made while full is flushed (made once, when first needed). */
+  private onMarker: (() => void) | undefined = undefined;
+  /** This connection's place on the deadline wheel (made on its first deadline). */
+  private dl: DeadlineEntry | undefined = undefined;
   private closing = false;
   private closeReason: CloseReason | undefined;
   private closeError: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private bytesInBefore = 0;
   private bytesOutBefore = 0;
+
+  /**
+   * Under the 'pause' send policy, stop reading input while the send buffer is full. True for
+   * server-side connections, whose output is the answer to their input. A client's input is
+   * what its peer sends back: it must keep reading, or it would deadlock with a server that
+   * waits for it to read before reading more itself. (On the prototype: a class's constant.)
+   */
+  protected get pausesInputWhenFull(): boolean {
+    return true;
+  }
+
+  /** Application data attached to this connection (the Map is made on first use). */
+  get attributes(): Map<string, unknown> {
+    return (this.attrs ??= new Map());
+  }
 
   /** Called with each decoded message. */
   protected abstract dispatchMessage(message: unknown): void;
@@ -58,6 +93,28 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   protected abstract dispatchBufferDrain(): void;
   /** The socket is gone; called once per socket. */
   protected abstract dispatchClose(reason: CloseReason, error: Error | undefined): void;
+
+  /**
+   * The deadline fired. The default gives it to the parser's onDeadline(); a Connection gives
+   * it to its handler when the parser has none. A throw closes this connection (only).
+   */
+  protected dispatchDeadline(kind: number): void {
+    const parser = this.parser;
+    if (parser.onDeadline === undefined) return;
+    try {
+      parser.onDeadline(this, kind);
+    } catch (e) {
+      const cause = toError(e);
+      const error = new BeyodError(
+        ErrorCodes.HANDLER_FAILED,
+        `parser onDeadline failed: ${cause.message}`,
+        { method: 'onDeadline' },
+        { cause },
+      );
+      this.dispatchError(error);
+      this.destroy('error', error);
+    }
+  }
 
   /** Bytes received, over every socket this endpoint has had. */
   get bytesIn(): number {
@@ -76,16 +133,26 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
 
   /** Bytes received and not yet parsed into a packet. */
   get receiveBufferLength(): number {
-    return this.rb.length;
+    return this.rb?.length ?? 0;
   }
 
   /** Bytes queued for sending, not yet handed to the kernel. */
   get sendBufferLength(): number {
-    return (this.socket?.writableLength ?? 0) + this.out.length;
+    return (this.socket?.writableLength ?? 0) + (this.out?.length ?? 0);
   }
 
+  /** Paused by pause() (the send policy's own pause is not reported here; see isFull). */
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /**
+   * True while the send buffer is over `maxSendBuffer` and has not drained yet: sends are
+   * dropped under the 'drop' policy, queued under 'pause' (input is then paused), and
+   * trySend() drops. Cheap: check it before building a message you would skip anyway.
+   */
+  get isFull(): boolean {
+    return this.full;
   }
 
   protected attachSocket(socket: Socket): void {
@@ -94,35 +161,55 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.closeReason = undefined;
     this.closeError = undefined;
     this.full = false;
-    this.out.clear();
-    this.markFull = false;
+    this.flowPaused = false;
+    this.out = null;
     this.packetLength = 0;
+    this.needMore = false;
     this.parserState = undefined;
-    this.rb.clear();
+    this.rb = null;
     this.connectedAt = Date.now();
     (socket as TaggedSocket)[kEndpoint] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
-    socket.on('timeout', onSocketTimeout);
     if (this.paused) socket.pause();
+  }
+
+  /** @internal Close the connection after `ms` without traffic either way (the listener's idleTimeout). */
+  _setIdleTimeout(ms: number): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    socket.setTimeout(ms);
+    socket.on('timeout', onSocketTimeout);
   }
 
   /** @internal Feed received bytes through the parser; the hot path. */
   _receive(chunk: Buffer): void {
     if (this.closing) return;
-    this.rb.push(chunk);
+    (this.rb ??= new ReceiveBuffer()).push(chunk);
     this.drain();
   }
 
+  /** Parse what was received, while allowed; an emptied receive buffer is let go. */
   private drain(): void {
     const rb = this.rb;
+    if (rb === null) return;
+    this.parse(rb);
+    if (rb.length === 0 && this.rb === rb) this.rb = null;
+  }
+
+  private parse(rb: ReceiveBuffer): void {
     const parser = this.parser;
     const max = parser.maxPacketSize;
     const fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
-    while (rb.length > 0 && !this.paused && !this.closing) {
+    while (rb.length > 0 && !this.paused && !this.flowPaused && !this.closing) {
       let n = this.packetLength;
       if (n === 0) {
+        if (this.needMore) {
+          if (rb.contiguous === rb.length) return;
+          this.needMore = false;
+          rb.extend();
+        }
         try {
           n = fast ? parser.inputAt!(rb.raw, rb.start, rb.end, this) : parser.input(rb.view(), this);
         } catch (e) {
@@ -130,9 +217,16 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
           return;
         }
         if (n === 0) {
-          if (max > 0 && rb.length >= max) {
-            this.badPacket(tooLarge(rb.length, max, this.peer, true));
+          if (max > 0 && rb.contiguous >= max) {
+            this.badPacket(tooLarge(rb.contiguous, max, this.peer, true));
+            return;
           }
+          // The parser saw only the head: show it more of what was received, if any.
+          if (rb.contiguous < rb.length) {
+            rb.extend();
+            continue;
+          }
+          this.needMore = true;
           return;
         }
         if (!(n > 0) || !Number.isSafeInteger(n)) {
@@ -150,10 +244,10 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
         }
         this.packetLength = n;
       }
-      if (rb.length < n) {
-        rb.reserve(n);
-        return;
-      }
+      // Wait for the whole packet without allocating for it: its length is the peer's claim.
+      if (rb.length < n) return;
+      // Now it is all here: copy it into one buffer only if it spans chunks.
+      rb.gather(n);
       this.packetLength = 0;
       let message: unknown;
       try {
@@ -180,8 +274,9 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
    * answers to the packets before the bad one, already queued, still reach the peer.
    */
   private badPacket(error: BeyodError): void {
-    this.rb.clear();
+    this.rb?.clear();
     this.packetLength = 0;
+    this.needMore = false;
     this.closeReason ??= 'bad-packet';
     this.closeError ??= error;
     this.dispatchBadPacket(error);
@@ -194,15 +289,22 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
    * messages are joined into one buffer (a write call per message costs more than copying a
    * few hundred bytes), large ones are passed as they are.
    *
-   * Returns false when the message was not sent — not connected, or the send buffer was
-   * already over `maxSendBuffer` (the message is dropped and onError gets BEYOD_SEND_BUFFER_FULL)
-   * — and also when this message took the buffer over the limit (it is queued, and
-   * onBufferFull fires): stop sending until onBufferDrain.
+   * What happens past `maxSendBuffer` is the parser's `sendPolicy`:
+   * - 'pause' (the default): the message is always queued; once the buffer is over the limit
+   *   onBufferFull fires and the connection stops reading input until it drains
+   *   (onBufferDrain), then reads again — a user's pause() is kept;
+   * - 'drop': while the buffer is over the limit the message is dropped, counted in
+   *   `messagesDropped` (and the listener's stats) and reported to onError
+   *   (BEYOD_SEND_BUFFER_FULL).
+   *
+   * Returns false when the message was not sent (not connected, or dropped), and also when
+   * the buffer is over the limit after it: stop sending until onBufferDrain.
    */
   send(message: unknown, raw = false): boolean {
     const socket = this.socket;
     if (socket === null || this.closing || socket.destroyed) return false;
-    if (this.full) {
+    if (this.full && this.parser.sendPolicy === 'drop') {
+      this.messagesDropped++;
       this.dispatchError(
         new BeyodError(
           ErrorCodes.SEND_BUFFER_FULL,
@@ -215,43 +317,66 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
       );
       return false;
     }
-    const out = this.out;
+    return this.queue(socket, message, raw);
+  }
+
+  /**
+   * Send `message` unless the send buffer is full; when it is, drop it (counted in
+   * `messagesDropped`, no error) and return false — whatever the send policy. For messages
+   * that may be skipped for a slow peer (a delivery, a progress update), on a connection whose
+   * other messages (answers) must never be dropped.
+   */
+  trySend(message: unknown, raw = false): boolean {
+    const socket = this.socket;
+    if (socket === null || this.closing || socket.destroyed) return false;
+    if (this.full) {
+      this.messagesDropped++;
+      return false;
+    }
+    return this.queue(socket, message, raw);
+  }
+
+  private queue(socket: Socket, message: unknown, raw: boolean): boolean {
+    const out = (this.out ??= new SendBuffer(this.lastTurn));
     const parser = this.parser;
     if (!raw && parser.encodeTo !== undefined) {
       parser.encodeTo(message, out, this);
-      this.afterSend(socket);
-      return !this.full;
+    } else {
+      const data = raw ? (message as Encoded) : parser.encode(message, this);
+      if (typeof data === 'string') out.appendString(data);
+      else if (Buffer.isBuffer(data)) out.appendBuffer(data);
+      else
+        for (const part of data) {
+          if (typeof part === 'string') out.appendString(part);
+          else out.appendBuffer(part);
+        }
     }
-    const data = raw ? (message as Encoded) : parser.encode(message, this);
-    if (typeof data === 'string') out.appendString(data);
-    else if (Buffer.isBuffer(data)) out.appendBuffer(data);
-    else
-      for (const part of data) {
-        if (typeof part === 'string') out.appendString(part);
-        else out.appendBuffer(part);
-      }
-    this.afterSend(socket);
-    return !this.full;
-  }
-
-  private afterSend(socket: Socket): void {
     this.messagesOut++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(flushSoon, this);
     }
-    if (socket.writableLength + this.out.length > this.maxSendBuffer) {
+    if (!this.full && socket.writableLength + out.length > this.maxSendBuffer) {
       this.full = true;
-      this.markFull = true;
+      if (this.pausesInputWhenFull && this.parser.sendPolicy === 'pause') {
+        this.flowPaused = true;
+        socket.pause();
+      }
       this.dispatchBufferFull();
     }
+    return !this.full;
   }
 
   /** Write what send() queued. Runs once per event-loop turn (and before a close). */
   protected flush(): void {
     this.flushScheduled = false;
     const socket = this.socket;
-    const parts = this.out.take();
+    const out = this.out;
+    if (out === null) return;
+    // let the send buffer go with the data: an idle connection holds none
+    this.out = null;
+    this.lastTurn = out.length;
+    const parts = out.take();
     if (socket === null || socket.destroyed) return;
     if (parts.length === 1) socket.write(parts[0]!);
     else if (parts.length > 1) {
@@ -259,21 +384,68 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
       for (const p of parts) socket.write(p);
       socket.uncork();
     }
-    if (this.markFull) {
-      this.markFull = false;
-      // Everything sent after the buffer filled up is dropped, so when this marker is
-      // flushed the buffer is empty.
-      socket.write(EMPTY, () => this.onFlushedAfterFull());
-    }
+    // While full, each flush ends with a marker: when the last one is written out, the
+    // buffer is empty (drained).
+    if (this.full) socket.write(EMPTY, (this.onMarker ??= () => this.markerWritten()));
   }
 
-  private onFlushedAfterFull(): void {
-    if (!this.full) return;
+  private markerWritten(): void {
+    const socket = this.socket;
+    if (!this.full || socket === null || socket.writableLength > 0 || this.out !== null) return;
     this.full = false;
-    if (this.socket !== null && !this.closing) this.dispatchBufferDrain();
+    if (this.closing) return;
+    const resumeInput = this.flowPaused;
+    this.flowPaused = false;
+    this.dispatchBufferDrain();
+    // Read again — unless the drain handler filled the buffer again, or the user paused.
+    if (resumeInput && !this.flowPaused && !this.paused) this.resumeInput();
   }
 
-  /** Stop reading (and parsing) until resume(). */
+  /** Parse what is already buffered, then read from the socket again (if still allowed). */
+  private resumeInput(): void {
+    this.drain();
+    if (!this.paused && !this.flowPaused && !this.closing) this.socket?.resume();
+  }
+
+  /**
+   * Arm this connection's one deadline `ms` milliseconds from now, tagged `kind` (a number
+   * the protocol chooses, e.g. head / body / idle), replacing any deadline armed before. When
+   * it passes, the parser's onDeadline(connection, kind) is called — or, when the parser has
+   * none, the handler's onDeadline(event). Cheap enough to re-arm per request: one shared
+   * timing wheel per process, no timer object (see DeadlineWheel); fires at most ~50 ms late.
+   * Cleared when the connection closes.
+   */
+  setDeadline(ms: number, kind = 0): void {
+    if (this.socket === null) return;
+    deadlines.arm((this.dl ??= new DeadlineEntry(this)), Date.now() + (ms > 0 ? ms : 0), kind);
+  }
+
+  /** Disarm the deadline (nothing happens if none is armed). */
+  clearDeadline(): void {
+    if (this.dl !== undefined) deadlines.clear(this.dl);
+  }
+
+  /** When the deadline passes (ms since epoch), 0 when none is armed. */
+  get deadline(): number {
+    return this.dl?.at ?? 0;
+  }
+
+  /** The `kind` of the armed deadline (meaningful while `deadline` is not 0). */
+  get deadlineKind(): number {
+    const dl = this.dl;
+    return dl !== undefined && dl.at !== 0 ? dl.kind : 0;
+  }
+
+  /** @internal the deadline wheel's callback. */
+  _deadlineExpired(kind: number): void {
+    if (this.socket === null || this.closing) return;
+    this.dispatchDeadline(kind);
+  }
+
+  /**
+   * Stop reading (and parsing) until resume(). Independent of the send policy's own pause:
+   * a connection paused by the user stays paused when its send buffer drains.
+   */
   pause(): void {
     this.paused = true;
     this.socket?.pause();
@@ -282,8 +454,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.drain();
-    if (!this.paused) this.socket?.resume();
+    if (!this.flowPaused) this.resumeInput();
   }
 
   /** Send `message` if given, then close gracefully (queued data is flushed first). */
@@ -332,12 +503,15 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.bytesInBefore += socket.bytesRead;
     this.bytesOutBefore += socket.bytesWritten;
     (socket as TaggedSocket)[kEndpoint] = undefined;
+    this.clearDeadline();
     this.socket = null;
     this.closing = false;
     this.full = false;
-    this.out.clear();
-    this.rb.clear();
+    this.flowPaused = false;
+    this.out = null;
+    this.rb = null;
     this.packetLength = 0;
+    this.needMore = false;
     const reason = this.closeReason ?? 'peer';
     this.dispatchClose(reason, this.closeError);
   }
@@ -352,6 +526,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     if (this.flushScheduled) this.flush();
   }
 }
+
+(BaseConnection.prototype as { closeTimeout: number }).closeTimeout = 5;
 
 // Socket listeners are module-level functions, not closures per connection.
 function onSocketData(this: TaggedSocket, chunk: Buffer): void {

@@ -1,18 +1,18 @@
 import * as cluster from 'node:cluster';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { type ObjectFactory, createObjectWith } from './Application';
+import { type ObjectFactory, createObjectWith } from './objects';
 import { Connection } from './Connection';
-import { BeyodError, ConfigError, ErrorCodes, badPacketError, toError } from './errors';
-import { ErrorEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
+import { BeyodError, ConfigError, ErrorCodes, toError } from './errors';
+import { ListenerEvent } from './events';
+import { fdBudget, isOutOfDescriptors } from './FdBudget';
 import { Handler } from './Handler';
 import { type Logger, rootLogger } from './logger';
 import { Parser } from './Parser';
 import type { Server } from './Server';
-import { UdpPeer } from './UdpPeer';
+import { type UdpCounters, UdpListener } from './UdpListener';
 import { type SocketAddress, parseSocketUrl } from './url';
 import { cleanStaleUnixSocket } from './unixSocket';
 
@@ -56,10 +56,13 @@ export interface ListenerStats {
   connections: number;
   accepted: number;
   closed: number;
+  /** Connections closed at once: over maxConnections, or the process out of file descriptors. */
   rejected: number;
   badPackets: number;
   messagesIn: number;
   messagesOut: number;
+  /** Messages dropped on a full send buffer (the 'drop' send policy, or trySend()). */
+  dropped: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -101,16 +104,17 @@ export class Listener implements ListenerOptions {
   port = 0;
 
   private readonly counters = { accepted: 0, closed: 0, rejected: 0, badPackets: 0 };
-  private readonly closedTotals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  private readonly closedTotals = { messagesIn: 0, messagesOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0 };
   private addr: SocketAddress | undefined;
   private handlerObj: Handler | undefined;
   private parserObj: Parser<unknown, unknown> | undefined;
   private netServer: net.Server | null = null;
-  private udp: dgram.Socket | null = null;
+  /** The datagram side, for udp:// (see UdpListener). */
+  private udp: UdpListener | null = null;
   private secureContext: tls.SecureContext | undefined;
   private accepting = false;
-  /** For the UDP path: messages counted here since datagrams have no connection. */
-  private udpCounters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** Datagrams counted by the UDP side (they outlive its socket, like closedTotals). */
+  private readonly udpCounters: UdpCounters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
 
   /** Validate the options; called by the factory after the properties are set. */
   init(): void {
@@ -162,12 +166,13 @@ export class Listener implements ListenerOptions {
   /** Bind and start accepting. Resolves once listening; rejects with BEYOD_LISTEN_FAILED. */
   async start(): Promise<void> {
     const addr = this.socketAddress;
+    fdBudget.init();
     this.createComponents();
     if (addr.transport === 'tls') this.secureContext = tls.createSecureContext(this.loadTlsFiles(this.tls ?? {}));
     if (addr.transport === 'udp') await this.bindUdp(addr);
     else await this.listenStream(addr);
     this.accepting = true;
-    this.callHandler('onStartAccept', new ListenerEvent(this));
+    this._callHandler('onStartAccept', new ListenerEvent(this));
   }
 
   private loadTlsFiles(options: TlsOptions): TlsOptions {
@@ -193,7 +198,12 @@ export class Listener implements ListenerOptions {
   private listenStream(addr: SocketAddress): Promise<void> {
     const server = net.createServer({ noDelay: this.noDelay, keepAlive: this.keepAlive > 0, keepAliveInitialDelay: this.keepAlive * 1000 });
     server.on('connection', (socket) => this.accept(socket));
-    server.on('error', (err) => this.logger.error({ listener: this.name, err }, 'listener error'));
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      // accept() failed for want of descriptors (libuv has closed the pending connections):
+      // refuse until some close, logged once per episode — not an error per connection
+      if (isOutOfDescriptors(err)) fdBudget.exhausted(this.logger, this.name, err);
+      else this.logger.error({ listener: this.name, err }, 'listener error');
+    });
     this.netServer = server;
     return new Promise<void>((resolve, reject) => {
       const fail = (err: NodeJS.ErrnoException) => {
@@ -224,26 +234,16 @@ export class Listener implements ListenerOptions {
     });
   }
 
-  private bindUdp(addr: SocketAddress): Promise<void> {
-    const type = net.isIPv6(addr.host) ? 'udp6' : 'udp4';
-    const socket = dgram.createSocket({ type, reuseAddr: false });
-    this.udp = socket;
-    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
-    return new Promise<void>((resolve, reject) => {
-      const fail = (err: NodeJS.ErrnoException) => {
-        this.udp = null;
-        reject(listenFailed(this, err));
-      };
-      socket.once('error', fail);
-      socket.bind({ address: addr.host, port: addr.port }, () => {
-        socket.off('error', fail);
-        socket.on('error', (err) => this.logger.error({ listener: this.name, err }, 'udp socket error'));
-        const a = socket.address();
-        this.port = a.port;
-        this.address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-        resolve();
-      });
-    });
+  private async bindUdp(addr: SocketAddress): Promise<void> {
+    const udp = new UdpListener(this, this.udpCounters);
+    try {
+      const { port, address } = await udp.bind(addr);
+      this.port = port;
+      this.address = address;
+    } catch (e) {
+      throw listenFailed(this, e as NodeJS.ErrnoException);
+    }
+    this.udp = udp;
   }
 
   private accept(raw: net.Socket): void {
@@ -251,6 +251,12 @@ export class Listener implements ListenerOptions {
       this.counters.rejected++;
       if (this.logger.isLevelEnabled('debug'))
         this.logger.debug({ listener: this.name, max: this.maxConnections }, 'maxConnections reached, connection refused');
+      raw.destroy();
+      return;
+    }
+    // Near the process's file descriptor limit: refuse, and keep serving the others.
+    if (!fdBudget.take(this.logger, this.name)) {
+      this.counters.rejected++;
       raw.destroy();
       return;
     }
@@ -269,7 +275,7 @@ export class Listener implements ListenerOptions {
     const conn = new Connection(this, socket, this.handlerInstance, this.parserInstance, transport);
     this.connections.set(conn.id, conn);
     this.counters.accepted++;
-    if (this.idleTimeout > 0) socket.setTimeout(this.idleTimeout * 1000);
+    if (this.idleTimeout > 0) conn._setIdleTimeout(this.idleTimeout * 1000);
     if (transport !== 'tls') {
       conn._connected();
       return;
@@ -296,76 +302,9 @@ export class Listener implements ListenerOptions {
     });
   }
 
-  private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const peer = new UdpPeer(this, rinfo.address, rinfo.port);
-    this.udpCounters.bytesIn += msg.length;
-    const handler = this.handlerInstance;
-    const parser = this.parserInstance;
-    try {
-      if (handler.onUdpPacket !== Handler.prototype.onUdpPacket) {
-        const r = handler.onUdpPacket(new UdpPacketEvent(peer, msg));
-        if (r === false) return;
-      }
-      const max = parser.maxPacketSize;
-      if (max > 0 && msg.length > max) {
-        throw new BeyodError(
-          ErrorCodes.PACKET_TOO_LARGE,
-          `datagram of ${msg.length} bytes exceeds maxPacketSize ${max} (from ${peer.peer})`,
-          { size: msg.length, maxPacketSize: max, peer: peer.peer },
-        );
-      }
-      let n: number;
-      try {
-        n = msg.length === 0 ? 0 : parser.input(msg, peer);
-      } catch (e) {
-        throw badPacketError(e);
-      }
-      if (n !== msg.length)
-        throw new BeyodError(
-          ErrorCodes.BAD_PACKET,
-          `bad datagram from ${peer.peer}: parser input() returned ${n} for ${msg.length} bytes`,
-          { peer: peer.peer },
-        );
-      let message: unknown;
-      try {
-        message = parser.decode(msg, peer);
-      } catch (e) {
-        throw badPacketError(e);
-      }
-      this.udpCounters.messagesIn++;
-      const r = handler.onMessage(new MessageEvent(peer, message));
-      if (r && typeof (r as Promise<void>).then === 'function')
-        (r as Promise<void>).then(undefined, (e: unknown) => this.udpHandlerFailed(peer, e));
-    } catch (e) {
-      if (e instanceof BeyodError && (e.code === ErrorCodes.BAD_PACKET || e.code === ErrorCodes.PACKET_TOO_LARGE)) {
-        this.counters.badPackets++;
-        this.logger.warn({ listener: this.name, peer: peer.peer, code: e.code, err: e.message }, 'bad datagram dropped');
-        this.callHandler('onBadPacket', new ErrorEvent(peer, e));
-      } else {
-        this.udpHandlerFailed(peer, e);
-      }
-    }
-  }
-
-  private udpHandlerFailed(peer: UdpPeer, e: unknown): void {
-    const cause = toError(e);
-    this.logger.error({ listener: this.name, peer: peer.peer, err: cause }, 'udp handler failed');
-    this.callHandler('onError', new ErrorEvent(peer, new BeyodError(ErrorCodes.HANDLER_FAILED, cause.message, undefined, { cause })));
-  }
-
   /** @internal send a datagram for a UdpPeer. */
   _sendTo(data: Buffer | string | ReadonlyArray<Buffer | string>, port: number, host: string): boolean {
-    if (!this.udp) return false;
-    const buf =
-      typeof data === 'string'
-        ? Buffer.from(data)
-        : Buffer.isBuffer(data)
-          ? data
-          : Buffer.concat(data.map((d) => (typeof d === 'string' ? Buffer.from(d) : d)));
-    this.udpCounters.messagesOut++;
-    this.udpCounters.bytesOut += buf.length;
-    this.udp.send(buf, port, host);
-    return true;
+    return this.udp?.sendTo(data, port, host) ?? false;
   }
 
   /**
@@ -379,10 +318,12 @@ export class Listener implements ListenerOptions {
   /** @internal a connection ended. */
   _remove(conn: Connection): void {
     if (!this.connections.delete(conn.id)) return;
+    fdBudget.release(this.logger);
     this.counters.closed++;
     const t = this.closedTotals;
     t.messagesIn += conn.messagesIn;
     t.messagesOut += conn.messagesOut;
+    t.dropped += conn.messagesDropped;
     t.bytesIn += conn.bytesIn;
     t.bytesOut += conn.bytesOut;
     if (this.connections.size === 0) this.emitEmpty();
@@ -409,8 +350,8 @@ export class Listener implements ListenerOptions {
     this.udp = null;
     // close() stops accepting at once; its callback would wait for every connection to end.
     if (server) server.close();
-    if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
-    this.callHandler('onStopAccept', new ListenerEvent(this));
+    if (udp) await udp.close();
+    this._callHandler('onStopAccept', new ListenerEvent(this));
   }
 
   /**
@@ -450,19 +391,22 @@ export class Listener implements ListenerOptions {
       ...this.counters,
       messagesIn: this.closedTotals.messagesIn + this.udpCounters.messagesIn,
       messagesOut: this.closedTotals.messagesOut + this.udpCounters.messagesOut,
+      dropped: this.closedTotals.dropped,
       bytesIn: this.closedTotals.bytesIn + this.udpCounters.bytesIn,
       bytesOut: this.closedTotals.bytesOut + this.udpCounters.bytesOut,
     };
     for (const c of this.connections.values()) {
       s.messagesIn += c.messagesIn;
       s.messagesOut += c.messagesOut;
+      s.dropped += c.messagesDropped;
       s.bytesIn += c.bytesIn;
       s.bytesOut += c.bytesOut;
     }
     return s;
   }
 
-  private callHandler(method: 'onStartAccept' | 'onStopAccept' | 'onBadPacket' | 'onError', event: unknown): void {
+  /** @internal Call a listener-level handler method; a throw or rejection is logged. */
+  _callHandler(method: 'onStartAccept' | 'onStopAccept' | 'onBadPacket' | 'onError', event: unknown): void {
     const h = this.handlerObj as unknown as Record<string, (e: unknown) => unknown> | undefined;
     if (!h) return;
     try {

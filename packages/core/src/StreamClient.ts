@@ -1,8 +1,9 @@
+import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { BaseConnection } from './BaseConnection';
 import { BeyodError, ErrorCodes } from './errors';
-import { CloseEvent, type CloseReason, IOEvent, MessageEvent } from './events';
+import { CloseEvent, type CloseReason, DeadlineEvent, IOEvent, MessageEvent } from './events';
 import { Parser } from './Parser';
 import { type SocketAddress, parseSocketUrl } from './url';
 
@@ -33,6 +34,7 @@ export interface StreamClientEvents {
   badPacket: [Error];
   bufferFull: [IOEvent];
   bufferDrain: [IOEvent];
+  deadline: [DeadlineEvent];
 }
 
 /**
@@ -51,6 +53,10 @@ export class StreamClient extends BaseConnection {
   reconnectInterval: number;
   /** Connection attempts made (the first included). */
   attempts = 0;
+  /** A client keeps reading while its send buffer is full: what it reads is what it waits for. */
+  protected override get pausesInputWhenFull(): boolean {
+    return false;
+  }
   private readonly addr: SocketAddress;
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   private readonly noDelay: boolean;
@@ -62,6 +68,7 @@ export class StreamClient extends BaseConnection {
 
   constructor(options: StreamClientOptions) {
     super();
+    EventEmitter.call(this); // an EventEmitter by mixin (see below): connections are not
     this.target = options.target;
     this.addr = parseSocketUrl(options.target);
     if (this.addr.transport === 'udp') {
@@ -202,6 +209,10 @@ export class StreamClient extends BaseConnection {
   protected dispatchBufferDrain(): void {
     this.emit('bufferDrain', new IOEvent(this));
   }
+  protected override dispatchDeadline(kind: number): void {
+    if (this.parser.onDeadline !== undefined) super.dispatchDeadline(kind);
+    else this.emit('deadline', new DeadlineEvent(this, kind));
+  }
   protected dispatchClose(reason: CloseReason, error: Error | undefined): void {
     this.emit('close', new CloseEvent(this, reason, error));
     if (!this.stopped && this.reconnectInterval > 0) this.scheduleRetry();
@@ -209,8 +220,15 @@ export class StreamClient extends BaseConnection {
   }
 }
 
+// A StreamClient is an EventEmitter; server-side connections are not (per-connection memory),
+// so the emitter's methods are mixed in here rather than inherited by BaseConnection.
+for (const key of Reflect.ownKeys(EventEmitter.prototype)) {
+  if (key !== 'constructor')
+    Object.defineProperty(StreamClient.prototype, key, Reflect.getOwnPropertyDescriptor(EventEmitter.prototype, key)!);
+}
+
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface StreamClient {
+export interface StreamClient extends EventEmitter {
   on<K extends keyof StreamClientEvents>(event: K, listener: (...args: StreamClientEvents[K]) => void): this;
   once<K extends keyof StreamClientEvents>(event: K, listener: (...args: StreamClientEvents[K]) => void): this;
   off<K extends keyof StreamClientEvents>(event: K, listener: (...args: StreamClientEvents[K]) => void): this;

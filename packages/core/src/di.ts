@@ -3,11 +3,20 @@ import type * as Inversify from 'inversify';
 /*
  * inversify is loaded on first use, not with @beyod/core: it costs ~120 ms of every worker's
  * start (measured here; most of a respawn's time). Apps that inject nothing never load it.
+ *
+ * reflect-metadata is loaded with it, not as a side effect of importing @beyod/core: the first
+ * use is a decorator (`@injectable()`, `@inject()` below) or the container. For a decorated
+ * class, the decorator factories run before the compiler's `__metadata("design:paramtypes",
+ * ...)` helper, which records the constructor's parameter types only if Reflect.metadata
+ * exists by then — it does, since our decorator loaded it (a test pins this down). An app
+ * that uses inversify's own decorators imports reflect-metadata itself, as inversify says.
  */
 let inversify: typeof Inversify | undefined;
 
 export function loadInversify(): typeof Inversify {
-  return (inversify ??= require('inversify') as typeof Inversify);
+  if (inversify) return inversify;
+  require('reflect-metadata');
+  return (inversify = require('inversify') as typeof Inversify);
 }
 
 /** True once inversify is in this process (our decorators ran, or the app imported it). */

@@ -1,4 +1,7 @@
-import { Application, ConfigError, ErrorCodes, Handler, Server, gpidOf, inject, injectable, parseGpid, parseSocketUrl } from '@beyod/core';
+import { Application, ConfigError, ErrorCodes, Handler, Server, gpidOf, inject, injectable, parseGpid } from '@beyod/core';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { parseSocketUrl } from '@beyod/core/internal';
 
 class Db {
   dsn = 'memory:';
@@ -39,6 +42,18 @@ describe('Application and components', () => {
     expect(app.get<Mailer>('mailer').db).toBe(app.get('db'));
     const h = app.createObject<ByIdHandler>(ByIdHandler, 'components.server.listeners.x.handler');
     expect(h.db).toBe(app.get('db'));
+  });
+
+  it('importing @beyod/core loads no reflect-metadata; the first decorator does, in time for the types', () => {
+    const root = path.resolve(__dirname, '../../..');
+    const out = execFileSync(
+      process.execPath,
+      ['-r', path.join(root, 'packages/cli/register.js'), path.join(__dirname, 'fixtures/di.ts')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(JSON.parse(out)).toEqual({ afterImport: 'undefined', injected: true });
   });
 
   it('a Server subclass needs no decorator, and server defaults to Server', () => {

@@ -2,14 +2,11 @@ import { type Encoded, type Endpoint, Parser } from '@beyod/core';
 import { HttpErrorCodes } from './errors';
 import { HeadError, parseHead } from './head';
 import { HttpRequest } from './HttpRequest';
-import { refuse } from './refuse';
-import { HttpState, MODE_HTTP, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE } from './state';
+import { CONTINUE_EXPECTED, HttpState, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE, arm, disarm } from './state';
+import { switchConnection, switchedParser } from './upgrade';
 
 const CR = 13;
 const LF = 10;
-const CRLF = Buffer.from('\r\n');
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 /** Longest chunk-size line (size, extensions) accepted in a chunked body. */
 const MAX_CHUNK_LINE = 1024;
@@ -29,14 +26,27 @@ const MAX_LEADING_EMPTY = 64;
  *   seconds after its first byte is answered 408 (slowloris), and so is a request whose body
  *   is not complete `requestTimeout` seconds after it began; a connection idle between
  *   requests for `keepAliveTimeout` seconds is closed.
- * - `Expect: 100-continue` is answered by the parser as soon as the head is accepted, unless
- *   earlier responses are still in flight (then the client sends its body after its own
- *   timeout, as RFC 9110 10.1.1 provides).
+ * - The deadlines are the connection's (core's setDeadline, kinds TIMER_*): http.Handler
+ *   answers them (beforeDeadline). The parser only arms and clears them: framing is its job,
+ *   writing the handler's.
+ * - A request with `Expect: 100-continue` whose body has not started arriving is framed as
+ *   two packets: its head (decoded as CONTINUE_EXPECTED, which http.Handler answers with
+ *   100 Continue unless earlier responses are still in flight — then the client sends its
+ *   body after its own timeout, as RFC 9110 10.1.1 provides), then its body.
  *
  * decode() gives an HttpRequest; http.Handler answers it. encode() passes bytes through.
+ *
+ * After a 101 Switching Protocols (HttpResponse.switchProtocols, or switchProtocol() here) the
+ * connection belongs to another parser: this one hands it every byte, packet and message.
  */
 export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   override maxPacketSize = 8 * 1024 * 1024;
+  /**
+   * HTTP is a byte stream: a dropped write would shift every later response. Past the
+   * listener's maxSendBuffer nothing is dropped; the connection stops reading requests until
+   * its responses drain (see docs/networking.md, send policy).
+   */
+  override sendPolicy = 'pause' as const;
   /** Largest request head (request line + headers) in bytes. */
   maxHeaderSize = 16 * 1024;
   /** Seconds a client has from the first byte of a request head to its end (0 = no limit). */
@@ -45,9 +55,6 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   keepAliveTimeout = 5;
   /** Seconds a client has from the first byte of a request to the last byte of its body (0 = no limit). */
   requestTimeout = 300;
-
-  private readonly watched = new Set<Endpoint>();
-  private sweeper: NodeJS.Timeout | undefined = undefined;
 
   /** The connection's state, created on its first use. */
   stateOf(conn: Endpoint): HttpState {
@@ -61,116 +68,147 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   /** Start the keep-alive clock of a new connection (http.Handler calls it on connect). */
   watch(conn: Endpoint): void {
     const s = this.stateOf(conn);
-    if (s.timer === TIMER_NONE && this.keepAliveTimeout > 0) {
-      s.timer = TIMER_IDLE;
-      s.deadline = Date.now() + this.keepAliveTimeout * 1000;
-      this.track(conn);
+    if (s.timer === TIMER_NONE && this.keepAliveTimeout > 0) arm(conn, s, TIMER_IDLE, this.keepAliveTimeout * 1000);
+  }
+
+  /**
+   * Hand `conn` to `parser` for good (its per-connection state starts as `state`): what the
+   * peer sends from now on is framed by it, and what is sent is encoded by it. Nothing in
+   * flight on the connection is HTTP's any more; HttpResponse.switchProtocols() writes the 101
+   * first and is what a handler normally calls.
+   */
+  switchProtocol(conn: Endpoint, parser: Parser<unknown, unknown>, state?: unknown): void {
+    const s = conn.parserState;
+    if (s instanceof HttpState) {
+      s.closing = true;
+      disarm(conn, s);
     }
+    switchConnection(conn, parser, state);
   }
 
   override input(buffer: Buffer, conn: Endpoint): number {
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.input(buffer, conn);
     const s = this.stateOf(conn);
-    if (s.mode !== MODE_HTTP) return this.inputUpgraded(buffer, conn, s);
     if (s.failed) throw new HeadError(400, 'bytes after a refused request');
-    if (s.head !== undefined) return this.scanChunked(buffer, s);
+    const inBody = s.head;
+    if (inBody !== undefined) return inBody.chunked ? this.scanChunked(buffer, s) : inBody.contentLength;
 
     let lead = 0;
     while (lead < buffer.length && (buffer[lead] === CR || buffer[lead] === LF)) lead++;
-    if (lead > MAX_LEADING_EMPTY) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'too many empty lines before the request');
+    if (lead > MAX_LEADING_EMPTY) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'too many empty lines before the request');
     if (lead === buffer.length) return 0;
     if (s.timer !== TIMER_HEAD) {
       s.startedAt = Date.now();
-      if (this.headerTimeout > 0) {
-        s.timer = TIMER_HEAD;
-        s.deadline = s.startedAt + this.headerTimeout * 1000;
-        this.track(conn);
-      } else {
-        s.timer = TIMER_NONE;
-      }
+      if (this.headerTimeout > 0) arm(conn, s, TIMER_HEAD, this.headerTimeout * 1000);
+      else disarm(conn, s);
     }
     const limit = this.maxPacketSize > 0 ? Math.min(this.maxHeaderSize, this.maxPacketSize - 1) : this.maxHeaderSize;
-    const end = buffer.indexOf(CRLFCRLF, Math.max(lead, s.scanned - 3));
+    const end = findHeadEnd(buffer, lead, s);
     if (end < 0) {
-      if (buffer.length - lead > limit) return this.tooLargeHead(s, buffer.length - lead, limit);
-      s.scanned = buffer.length;
+      if (end === BARE) return this.fail(conn, s, 400, HttpErrorCodes.BAD_REQUEST, 'a line of the request head does not end with CRLF');
+      if (buffer.length - lead > limit) return this.tooLargeHead(conn, s, buffer.length - lead, limit);
       return 0;
     }
     const headLength = end + 4;
-    if (headLength - lead > limit) return this.tooLargeHead(s, headLength - lead, limit);
+    if (headLength - lead > limit) return this.tooLargeHead(conn, s, headLength - lead, limit);
     s.scanned = 0;
     let head;
     try {
       head = parseHead(buffer, lead, end, headLength);
     } catch (e) {
       if (!(e instanceof HeadError)) throw e;
-      return this.fail(s, e.status, HttpErrorCodes.BAD_REQUEST, e.message);
+      return this.fail(conn, s, e.status, HttpErrorCodes.BAD_REQUEST, e.message);
     }
-    s.timer = TIMER_NONE;
     s.head = head;
+    const total = head.chunked ? 0 : headLength + (head.contentLength > 0 ? head.contentLength : 0);
+    if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
+      return this.fail(
+        conn,
+        s,
+        413,
+        HttpErrorCodes.BODY_TOO_LARGE,
+        `request of ${total} bytes exceeds maxPacketSize ${this.maxPacketSize}`,
+      );
+    }
+    const bodyPending = head.chunked || total > buffer.length;
+    if (bodyPending) this.armBody(conn, s);
+    else disarm(conn, s);
+    // Nothing of the body here yet and the client waits for a 100: the head is a packet of its own.
+    if (head.expectContinue && bodyPending && buffer.length === headLength && (head.chunked || head.contentLength > 0)) {
+      s.bodyOnly = true;
+      s.headPacket = true;
+      s.chunkAt = 0;
+      return headLength;
+    }
     if (head.chunked) {
       s.chunkAt = headLength;
-      this.armBody(conn, s);
-      if (head.expectContinue && s.queue.length === 0 && buffer.length === headLength) conn.send(CONTINUE, true);
       return this.scanChunked(buffer, s);
     }
-    const total = headLength + (head.contentLength > 0 ? head.contentLength : 0);
-    if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
-      return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `request of ${total} bytes exceeds maxPacketSize ${this.maxPacketSize}`);
-    }
-    if (total > buffer.length) this.armBody(conn, s);
-    if (head.expectContinue && total > buffer.length && buffer.length === headLength && s.queue.length === 0) conn.send(CONTINUE, true);
     return total;
   }
 
   /** A body is still to come: its deadline counts from the request's first byte. */
   private armBody(conn: Endpoint, s: HttpState): void {
-    if (this.requestTimeout <= 0) return;
-    s.timer = TIMER_BODY;
-    s.deadline = s.startedAt + this.requestTimeout * 1000;
-    this.track(conn);
+    if (this.requestTimeout > 0) arm(conn, s, TIMER_BODY, s.startedAt + this.requestTimeout * 1000 - Date.now());
+    else disarm(conn, s);
   }
 
-  private tooLargeHead(s: HttpState, size: number, limit: number): number {
-    return this.fail(s, 431, HttpErrorCodes.HEADERS_TOO_LARGE, `request head of ${size}+ bytes exceeds maxHeaderSize ${limit}`);
+  private tooLargeHead(conn: Endpoint, s: HttpState, size: number, limit: number): number {
+    return this.fail(conn, s, 431, HttpErrorCodes.HEADERS_TOO_LARGE, `request head of ${size}+ bytes exceeds maxHeaderSize ${limit}`);
   }
 
-  /** Walk a chunked body from where the last call stopped; its total length once the last chunk is in. */
+  /**
+   * Walk a chunked body from where the last call stopped; its total length once the last
+   * chunk and the trailers are in. Every line must end with CRLF: a bare LF or CR is refused
+   * as soon as it arrives.
+   */
   private scanChunked(buf: Buffer, s: HttpState): number {
-    const max = this.maxPacketSize;
+    // the head counts against maxPacketSize, also when it was a packet of its own
+    const max = this.maxPacketSize > 0 && s.bodyOnly ? this.maxPacketSize - (s.head?.headLength ?? 0) : this.maxPacketSize;
     let at = s.chunkAt;
     for (;;) {
-      const eol = buf.indexOf(CRLF, at);
-      if (eol < 0 || eol - at > MAX_CHUNK_LINE) {
-        if (buf.length - at > MAX_CHUNK_LINE) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line too long');
-        return this.waitMore(buf, s, at);
-      }
-      const size = parseChunkSize(buf, at, eol);
-      if (size < 0) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed chunk size');
-      if (size === 0) return this.scanTrailers(buf, s, at, eol + 2);
-      const dataEnd = eol + 2 + size;
+      const lf = buf.indexOf(LF, at);
+      if ((lf < 0 ? buf.length : lf) - at > MAX_CHUNK_LINE)
+        return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line too long');
+      if (lf < 0) return this.waitMore(buf, s, at);
+      if (lf === at || buf[lf - 1] !== CR)
+        return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line does not end with CRLF');
+      const size = parseChunkLine(buf, at, lf - 1);
+      if (size < 0) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed chunk-size line');
+      if (size === 0) return this.scanTrailers(buf, s, at, lf + 1);
+      const dataEnd = lf + 1 + size;
       if (max > 0 && dataEnd + 2 > max) {
-        return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${max}`);
+        return this.refused(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${max}`);
       }
       if (buf.length < dataEnd + 2) return this.waitMore(buf, s, at);
       if (buf[dataEnd] !== CR || buf[dataEnd + 1] !== LF)
-        return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk data not followed by CRLF');
-      s.chunkRanges.push(eol + 2, dataEnd);
+        return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk data not followed by CRLF');
+      s.chunkRanges.push(lf + 1, dataEnd);
       s.bodyBytes += size;
       at = dataEnd + 2;
     }
   }
 
-  /** After the last chunk: trailer lines (ignored) up to a blank line. */
+  /** After the last chunk: trailer field lines (checked, then ignored) up to an empty line. */
   private scanTrailers(buf: Buffer, s: HttpState, chunkLine: number, from: number): number {
     let at = from;
     for (;;) {
-      const eol = buf.indexOf(CRLF, at);
-      if (eol < 0) {
-        if (buf.length - from > this.maxHeaderSize) return this.tooLargeHead(s, buf.length - from, this.maxHeaderSize);
+      const lf = buf.indexOf(LF, at);
+      if (lf < 0) {
+        if (buf.length - from > this.maxHeaderSize)
+          return this.refused(
+            s,
+            431,
+            HttpErrorCodes.HEADERS_TOO_LARGE,
+            `trailers of ${buf.length - from}+ bytes exceed maxHeaderSize ${this.maxHeaderSize}`,
+          );
         return this.waitMore(buf, s, chunkLine);
       }
-      if (eol === at) return eol + 2;
-      at = eol + 2;
+      if (lf === at || buf[lf - 1] !== CR) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'trailer line does not end with CRLF');
+      if (lf - 1 === at) return lf + 1;
+      if (!isFieldLine(buf, at, lf - 1)) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed trailer field');
+      at = lf + 1;
     }
   }
 
@@ -178,22 +216,31 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     s.chunkAt = at;
     // Answer 413 ourselves before the connection refuses the buffer without a response.
     if (this.maxPacketSize > 0 && buf.length >= this.maxPacketSize) {
-      return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${this.maxPacketSize}`);
+      return this.refused(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${this.maxPacketSize}`);
     }
     return 0;
   }
 
-  /** Refuse the request: a 1-byte packet whose decode() carries the error to the handler. */
-  private fail(s: HttpState, status: number, code: string, message: string): number {
+  /** Refuse the request and stop its deadline. */
+  private fail(conn: Endpoint, s: HttpState, status: number, code: string, message: string): number {
+    disarm(conn, s);
+    return this.refused(s, status, code, message);
+  }
+
+  /**
+   * Refuse the request: a 1-byte packet whose decode() carries the error to the handler,
+   * which answers it (and clears the deadline).
+   */
+  private refused(s: HttpState, status: number, code: string, message: string): number {
     s.error = { status, code, message };
     s.failed = true;
-    s.timer = TIMER_NONE;
     return 1;
   }
 
   override decode(packet: Buffer, conn: Endpoint): HttpRequest | unknown {
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.decode(packet, conn);
     const s = this.stateOf(conn);
-    if (s.mode !== MODE_HTTP) return this.decodeUpgraded(packet, conn, s);
     if (s.error !== undefined) {
       const error = s.error;
       s.error = undefined;
@@ -201,95 +248,136 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     }
     const head = s.head;
     if (head === undefined) throw new HeadError(400, 'decode() without a parsed head');
-    if (s.timer === TIMER_BODY) s.timer = TIMER_NONE;
+    if (s.headPacket) {
+      // the head alone (see input): its body is the next packet
+      s.headPacket = false;
+      return CONTINUE_EXPECTED;
+    }
+    if (s.timer === TIMER_BODY) disarm(conn, s);
     let body: Buffer;
     if (head.chunked) body = joinRanges(packet, s.chunkRanges, s.bodyBytes);
-    else body = head.contentLength > 0 ? packet.subarray(head.headLength) : EMPTY;
+    else if (head.contentLength <= 0) body = EMPTY;
+    else body = s.bodyOnly ? packet : packet.subarray(head.headLength);
     s.resetBody();
     return new HttpRequest(head, body, conn.peer);
   }
 
   override encode(message: unknown, conn: Endpoint): Encoded {
-    const s = conn.parserState;
-    if (s instanceof HttpState && s.mode !== MODE_HTTP) return this.encodeUpgraded(message, conn, s);
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.encode(message, conn);
     return message as Encoded;
-  }
-
-  /** Bytes after a 101 Switching Protocols: a subclass (websocket.Parser) frames them. */
-  protected inputUpgraded(_buffer: Buffer, _conn: Endpoint, _state: HttpState): number {
-    throw new HeadError(400, 'this parser does not speak the upgraded protocol');
-  }
-
-  protected decodeUpgraded(packet: Buffer, _conn: Endpoint, _state: HttpState): unknown {
-    return packet;
-  }
-
-  protected encodeUpgraded(message: unknown, _conn: Endpoint, _state: HttpState): Encoded {
-    return message as Encoded;
-  }
-
-  private track(conn: Endpoint): void {
-    this.watched.add(conn);
-    if (this.sweeper !== undefined) return;
-    const ms = Math.min(...[this.headerTimeout, this.keepAliveTimeout, this.requestTimeout].filter((t) => t > 0).map((t) => t * 1000));
-    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, Math.max(20, ms / 4)));
-    this.sweeper.unref();
-  }
-
-  /** Expire late heads and bodies (408) and idle keep-alive connections; forget closed connections. */
-  private sweep(): void {
-    const now = Date.now();
-    for (const conn of this.watched) {
-      const s = conn.parserState;
-      if (!(s instanceof HttpState) || (conn as { connected?: boolean }).connected === false || s.mode !== MODE_HTTP) {
-        this.watched.delete(conn);
-        continue;
-      }
-      if (s.timer === TIMER_NONE || now < s.deadline) continue;
-      if (s.timer === TIMER_HEAD) {
-        refuse(conn, s, {
-          status: 408,
-          code: HttpErrorCodes.HEADER_TIMEOUT,
-          message: `request head not complete within headerTimeout ${this.headerTimeout} s`,
-        });
-      } else if (s.timer === TIMER_BODY) {
-        refuse(conn, s, {
-          status: 408,
-          code: HttpErrorCodes.REQUEST_TIMEOUT,
-          message: `request body not complete within requestTimeout ${this.requestTimeout} s`,
-        });
-      } else if (s.queue.length === 0) {
-        s.timer = TIMER_NONE;
-        s.closing = true;
-        conn.close();
-      }
-      this.watched.delete(conn);
-    }
-    if (this.watched.size === 0 && this.sweeper !== undefined) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
   }
 }
 
-/** The hex chunk size of the line [at, eol), extensions after ';' ignored; -1 when malformed. */
-function parseChunkSize(buf: Buffer, at: number, eol: number): number {
+/** findHeadEnd(): a line ends with a bare LF, or holds a CR that does not end it. */
+const BARE = -2;
+
+/**
+ * The index of the CRLFCRLF that ends the head in `buf`, scanning line by line from the line
+ * at `s.scanned` (or `lead`); -1 while it has not arrived (s.scanned is then where to resume),
+ * BARE when a line ends with a bare LF or holds a bare CR — refused at once, not left to
+ * time out (RFC 9112 2.2: such a line is not a line).
+ */
+function findHeadEnd(buf: Buffer, lead: number, s: HttpState): number {
+  let i = Math.max(lead, s.scanned);
+  for (;;) {
+    const lf = buf.indexOf(LF, i);
+    const cr = buf.indexOf(CR, i);
+    if (lf < 0) {
+      if (cr >= 0 && cr < buf.length - 1) return BARE;
+      s.scanned = i;
+      return -1;
+    }
+    if (cr !== lf - 1 || lf === i) return BARE;
+    if (cr === i) {
+      s.scanned = 0;
+      return i - 2;
+    }
+    i = lf + 1;
+  }
+}
+
+/**
+ * The chunk size of the line [at, end) (its CRLF excluded), -1 when malformed. The line is
+ * hex digits, then extensions `;name` or `;name=value` (value a token or a quoted string),
+ * with no whitespace anywhere: RFC 9112 7.1.1 allows some around ';' and '=', node:http
+ * (llhttp) refuses it, and so do we — no client sends it, and every leniency in chunk
+ * framing is room for a proxy and a server to disagree (request smuggling).
+ */
+function parseChunkLine(buf: Buffer, at: number, end: number): number {
   let n = 0;
   let digits = 0;
   let i = at;
-  for (; i < eol; i++) {
+  for (; i < end; i++) {
     const c = buf[i] as number;
     let d: number;
     if (c >= 48 && c <= 57) d = c - 48;
     else if (c >= 97 && c <= 102) d = c - 87;
     else if (c >= 65 && c <= 70) d = c - 55;
     else break;
+    if (n === 0 && d === 0 && digits > 0) continue; // leading zeros do not count
     if (++digits > 12) return -1; // 2^48: far over any maxPacketSize, still a safe integer
     n = n * 16 + d;
   }
-  if (digits === 0) return -1;
-  if (i < eol && buf[i] !== 0x3b && buf[i] !== 0x20 && buf[i] !== 0x09) return -1; // ';' or whitespace before extensions
+  if (i === at) return -1;
+  while (i < end) {
+    if (buf[i] !== 0x3b) return -1; // ';'
+    const name = ++i;
+    while (i < end && isTokenChar(buf[i] as number)) i++;
+    if (i === name) return -1;
+    if (i === end || buf[i] === 0x3b) continue;
+    if (buf[i] !== 0x3d) return -1; // '='
+    i++;
+    if (buf[i] === 0x22) {
+      i = endOfQuoted(buf, i + 1, end);
+      if (i < 0) return -1;
+    } else {
+      const value = i;
+      while (i < end && isTokenChar(buf[i] as number)) i++;
+      if (i === value) return -1;
+    }
+  }
   return n;
+}
+
+/** The index after the closing quote of a quoted-string whose content starts at `i`, -1 when malformed. */
+function endOfQuoted(buf: Buffer, i: number, end: number): number {
+  while (i < end) {
+    const c = buf[i] as number;
+    if (c === 0x22) return i + 1;
+    if (c === 0x5c) {
+      // quoted-pair: "\" then HTAB, SP, VCHAR or obs-text
+      const q = buf[i + 1];
+      if (i + 1 >= end || q === undefined || (q < 0x20 && q !== 0x09) || q === 0x7f) return -1;
+      i += 2;
+      continue;
+    }
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return -1;
+    i++;
+  }
+  return -1;
+}
+
+/** tchar of RFC 9110 5.6.2. */
+function isTokenChar(c: number): boolean {
+  return c < 128 && TCHAR[c] === 1;
+}
+const TCHAR = new Uint8Array(128);
+for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
+for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+
+/** A trailer field line [at, end): name ":" value, with no control character but HTAB in the value. */
+function isFieldLine(buf: Buffer, at: number, end: number): boolean {
+  let i = at;
+  while (i < end && isTokenChar(buf[i] as number)) i++;
+  if (i === at || buf[i] !== 0x3a) return false;
+  for (i++; i < end; i++) {
+    const c = buf[i] as number;
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return false;
+  }
+  return true;
 }
 
 function joinRanges(packet: Buffer, ranges: number[], total: number): Buffer {

@@ -14,8 +14,13 @@ export class HttpRequest {
   readonly method: string;
   /** The request target as sent: path and query ("/search?q=x"). */
   readonly url: string;
-  /** The path part of url, still percent-encoded. */
+  /** The path part of url, still percent-encoded ("/" for an absolute-form target without one). */
   readonly path: string;
+  /**
+   * The host the request is for: the authority of an absolute-form target (RFC 9112 3.2.2 says
+   * it wins over the Host header), else the Host header ('' when there is none).
+   */
+  readonly host: string;
   /** "1.1" or "1.0". */
   readonly httpVersion: string;
   readonly headers: HeaderMap;
@@ -46,6 +51,7 @@ export class HttpRequest {
       this.method = '';
       this.url = '';
       this.path = '';
+      this.host = '';
       this.httpVersion = '1.1';
       this.headers = new HeaderMap();
       this.keepAlive = false;
@@ -54,8 +60,11 @@ export class HttpRequest {
     }
     this.method = head.method;
     this.url = head.target;
-    const q = head.target.indexOf('?');
-    this.path = q < 0 ? head.target : head.target.slice(0, q);
+    const target = head.target;
+    const q = target.indexOf('?', head.pathStart);
+    this.path = target.slice(head.pathStart, q < 0 ? target.length : q);
+    if (this.path === '' && head.pathStart > 0 && head.method !== 'CONNECT') this.path = '/';
+    this.host = head.authority ?? head.headers.get('host') ?? '';
     this.httpVersion = head.minor === 1 ? '1.1' : '1.0';
     this.headers = head.headers;
     this.keepAlive = head.keepAlive;
@@ -72,11 +81,15 @@ export class HttpRequest {
     return this.headers.get(name);
   }
 
-  /** The query string as an object; a key given twice maps to an array. */
+  /**
+   * The query string as an object; a key given twice maps to an array. The object has no
+   * prototype, so `?__proto__=x` or `?hasOwnProperty=x` are keys like any other (use
+   * `Object.hasOwn(req.query, k)` or `k in req.query`, not `req.query.hasOwnProperty(k)`).
+   */
   get query(): Record<string, string | string[]> {
     if (this._query === undefined) {
       const q = this.url.indexOf('?');
-      this._query = q < 0 ? {} : searchParamsToObject(new URLSearchParams(this.url.slice(q + 1)));
+      this._query = q < 0 ? nullObject() : searchParamsToObject(new URLSearchParams(this.url.slice(q + 1)));
     }
     return this._query;
   }
@@ -109,8 +122,13 @@ export class HttpRequest {
   }
 }
 
+/** An object without a prototype: keys sent by a peer cannot reach Object.prototype. */
+export function nullObject<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 export function searchParamsToObject(params: URLSearchParams): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = nullObject<string | string[]>();
   for (const [k, v] of params) {
     const prev = out[k];
     if (prev === undefined) out[k] = v;

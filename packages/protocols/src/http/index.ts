@@ -7,5 +7,4 @@ export { HttpParser as Parser, HttpParser } from './HttpParser';
 export { HttpRequest } from './HttpRequest';
 export { HttpResponse, type ResponseBody } from './HttpResponse';
 export { MIME_TYPES, mimeTypeOf } from './mime';
-export { HttpState, MODE_HTTP, MODE_WEBSOCKET, httpStateOf } from './state';
 export { type StaticOptions, parseRange, serveFile, serveStatic } from './static';

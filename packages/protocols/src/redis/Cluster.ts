@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { BeyodError, ErrorCodes, type MessageEvent, parseSocketUrl } from '@beyod/core';
+import { BeyodError, ErrorCodes, type MessageEvent, parseSocketUrl } from '@beyod/core/internal';
 import { Client } from './Client';
 import { type ClusterNode, type SlotMap, nodeAddr, parseClusterSlots } from './clusterSlots';
 import { RedisErrorCodes } from './errors';

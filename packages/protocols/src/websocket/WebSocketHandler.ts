@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { BeyodError, type CloseEvent, type Connection, ErrorEvent, type MessageEvent, toError } from '@beyod/core';
-import { HttpHandler } from '../http/HttpHandler';
-import { HttpRequest } from '../http/HttpRequest';
-import type { HttpResponse } from '../http/HttpResponse';
-import { httpStateOf } from '../http/state';
+import { HttpHandler, type HttpRequest, type HttpResponse } from '../http';
 import { WebSocketErrorCodes } from './errors';
 import { HandshakeEvent, WebSocketCloseEvent } from './events';
-import { CloseCode, ControlFrame, Opcode, PENDING, ProtocolViolation, WebSocketFrame, closePayload, encodeFrame } from './frame';
-import { WebSocketParser, type WebSocketState, webSocketStateOf } from './WebSocketParser';
+import { CloseCode, ControlFrame, Opcode, ProtocolViolation, WebSocketFrame, closePayload, encodeFrame } from './frame';
+import { WebSocketParser } from './WebSocketParser';
+import { WebSocketState, webSocketStateOf } from './state';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
@@ -38,11 +36,6 @@ export class WebSocketHandler extends HttpHandler {
   heartbeatInterval = 0;
 
   private heartbeat: NodeJS.Timeout | undefined;
-
-  constructor() {
-    super();
-    this.chainHook('onMessage', (e: MessageEvent) => this.protocolMessage(e));
-  }
 
   /** A text (string) or binary (Buffer) message from a client. */
   override onMessage(_event: WebSocketMessageEvent): void | Promise<void> {}
@@ -117,8 +110,6 @@ export class WebSocketHandler extends HttpHandler {
     if (req.upgrade !== 'websocket') return false;
     const parser = this.listener?.parserInstance;
     if (!(parser instanceof WebSocketParser)) return false;
-    const state = httpStateOf(conn);
-    if (state === undefined) return false;
     const key = req.headers.get('sec-websocket-key') ?? '';
     let problem: [number, string] | undefined;
     if (req.method !== 'GET' || req.httpVersion !== '1.1') problem = [400, 'a WebSocket handshake is a GET over HTTP/1.1'];
@@ -129,7 +120,6 @@ export class WebSocketHandler extends HttpHandler {
     else if (this.path !== '' && req.path !== this.path) problem = [404, `no WebSocket endpoint at ${req.path}`];
     else if (!this.checkOrigin(req.headers.get('origin'), req))
       problem = [403, `origin ${req.headers.get('origin') ?? '(none)'} not allowed`];
-    else if (state.queue.length > 1) problem = [400, 'upgrade pipelined behind unanswered requests'];
     if (problem !== undefined) {
       this.refuseHandshake(conn, res, problem[0], problem[1]);
       return true;
@@ -139,11 +129,6 @@ export class WebSocketHandler extends HttpHandler {
       .map((p) => p.trim())
       .filter((p) => p !== '');
     const protocol = offered.length > 0 ? (this.selectProtocol(offered, req) ?? '') : '';
-    // Switch before the 101 is written: bytes the client sends right after it are frames.
-    parser.upgrade(conn, protocol);
-    res.status = 101;
-    res.setHeader('Upgrade', 'websocket');
-    res.setHeader('Connection', 'Upgrade');
     res.setHeader(
       'Sec-WebSocket-Accept',
       createHash('sha1')
@@ -151,7 +136,8 @@ export class WebSocketHandler extends HttpHandler {
         .digest('base64'),
     );
     if (protocol !== '') res.setHeader('Sec-WebSocket-Protocol', protocol);
-    res.end();
+    // Frames the client sends right behind its handshake (even in the same packet) are read as frames.
+    res.switchProtocols('websocket', parser.frameParser(), new WebSocketState(protocol));
     this.startHeartbeat();
     this.callHook(conn, () => this.onHandshake(new HandshakeEvent(conn, req, protocol)));
     return true;
@@ -168,24 +154,20 @@ export class WebSocketHandler extends HttpHandler {
     res.end(`${status} ${message}\n`);
   }
 
-  /** Route what the parser decoded: HTTP requests, control frames and violations here; messages on to onMessage. */
-  private protocolMessage(event: MessageEvent): MessageEvent | undefined {
+  /**
+   * The WebSocket part of onMessage: control frames and violations are handled here, a
+   * fragment not yet complete goes no further, messages go on to onMessage. What is not a
+   * WebSocket connection's goes on to the HTTP part.
+   */
+  protected override beforeMessage(event: MessageEvent): boolean {
+    const ws = webSocketStateOf(event.sender);
+    if (ws === undefined) return super.beforeMessage(event);
     const m = event.message;
-    if (typeof m === 'string' || Buffer.isBuffer(m)) {
-      const ws = webSocketStateOf(event.sender);
-      return ws !== undefined && !ws.closeSent ? event : undefined;
-    }
+    if (typeof m === 'string' || Buffer.isBuffer(m)) return !ws.closeSent;
     const conn = event.sender as Connection;
-    if (m instanceof HttpRequest) {
-      HttpHandler.prototype.onMessage.call(this, event);
-      return undefined;
-    }
-    if (m === PENDING) return undefined;
-    const ws = webSocketStateOf(conn);
-    if (ws === undefined) return undefined;
     if (m instanceof ControlFrame) this.control(conn, ws, m);
     else if (m instanceof ProtocolViolation) this.violation(conn, m);
-    return undefined;
+    return false;
   }
 
   private control(conn: Connection, ws: WebSocketState, frame: ControlFrame): void {
@@ -212,11 +194,18 @@ export class WebSocketHandler extends HttpHandler {
     this.close(conn, v.code, v.reason);
   }
 
-  protected override protocolClose(event: CloseEvent): CloseEvent | undefined {
-    super.protocolClose(event);
+  /**
+   * The WebSocket part of onClose: onClose is called for WebSocket connections only, with the
+   * close code and reason (a WebSocketCloseEvent), here — so the event stops after the hook.
+   */
+  protected override beforeClose(event: CloseEvent): boolean {
+    super.beforeClose(event);
     const ws = webSocketStateOf(event.sender);
-    if (ws === undefined) return undefined;
-    return new WebSocketCloseEvent(event.sender as Connection, event.reason, event.error, ws.closeCode, ws.closeReason);
+    if (ws === undefined) return false;
+    const conn = event.sender as Connection;
+    const closeEvent = new WebSocketCloseEvent(conn, event.reason, event.error, ws.closeCode, ws.closeReason);
+    this.callHook(conn, () => this.onClose(closeEvent));
+    return false;
   }
 
   private startHeartbeat(): void {

@@ -1,5 +1,5 @@
 import { CloseEvent, type CloseReason, type Connection, IOEvent } from '@beyod/core';
-import type { HttpRequest } from '../http/HttpRequest';
+import type { HttpRequest } from '../http';
 
 /** onHandshake: the 101 was sent; `request` is the upgrade request, `protocol` the agreed subprotocol ('' = none). */
 export class HandshakeEvent extends IOEvent<Connection> {

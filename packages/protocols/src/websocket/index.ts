@@ -1,17 +1,6 @@
 export { type WebSocketErrorCode, WebSocketErrorCodes } from './errors';
 export { HandshakeEvent, WebSocketCloseEvent } from './events';
-export {
-  CloseCode,
-  ControlFrame,
-  Opcode,
-  PENDING,
-  ProtocolViolation,
-  WebSocketFrame,
-  closePayload,
-  encodeFrame,
-  frameHeader,
-  isValidCloseCode,
-  unmask,
-} from './frame';
+export { CloseCode, ControlFrame, Opcode, ProtocolViolation, WebSocketFrame } from './frame';
+export { WebSocketFrameParser } from './WebSocketFrameParser';
 export { WebSocketHandler as Handler, WebSocketHandler, type WebSocketMessageEvent } from './WebSocketHandler';
-export { WebSocketParser as Parser, WebSocketParser, WebSocketState, webSocketStateOf } from './WebSocketParser';
+export { WebSocketParser as Parser, WebSocketParser } from './WebSocketParser';
