@@ -64,7 +64,7 @@ describe('@beyod/core structure', () => {
       'ControlServer',
       'controlRequest',
       'runWorker',
-      'acquirePidFile',
+      'writePidFile',
       'ReceiveBuffer',
       'BaseConnection',
       'createObjectWith',
