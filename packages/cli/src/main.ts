@@ -5,6 +5,7 @@ import {
   type Application,
   BeyodError,
   ErrorCodes,
+  LogDestination,
   Master,
   type MasterSettings,
   SingleProcess,
@@ -13,6 +14,7 @@ import {
   toError,
 } from '@beyod/core/internal';
 import yargs from 'yargs';
+import { logsCommand } from './commands/logs';
 import { newCommand } from './commands/new';
 import { startupCommand } from './commands/startup';
 import { probeConfig } from './configProbe';
@@ -23,8 +25,14 @@ const VERSION = (require('../package.json') as { version: string }).version;
 const BIN = path.join(__dirname, '..', 'bin', 'beyod.js');
 const WORKER_MAIN = path.join(__dirname, 'workerMain.js');
 
-/** Messages for humans go to stderr; stdout carries the JSON log lines (and --json output). */
-const say = (msg: string) => process.stderr.write(`${msg}\n`);
+/**
+ * Messages for humans go to stderr; stdout carries the log (and --json output). A daemon's
+ * stderr is its log file, which holds JSON only: there the message is a record too.
+ */
+const say = (msg: string) =>
+  process.stderr.write(
+    process.env.BEYOD_DAEMON_CHILD ? `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg })}\n` : `${msg}\n`,
+  );
 
 /** Run the CLI; resolves with the exit code (a running server resolves when it stops). */
 export async function main(argv: string[]): Promise<number> {
@@ -77,9 +85,10 @@ export async function main(argv: string[]): Promise<number> {
         run(status),
       )
       .command('connections', 'every live connection of every worker', (y) => y.option('json', { type: 'boolean' }), run(connections))
+      .command(logsCommand.command, logsCommand.describe, logsCommand.builder, run(logsCommand.handler))
       .command(newCommand.command, newCommand.describe, newCommand.builder, run(newCommand.handler))
       .command(startupCommand.command, startupCommand.describe, startupCommand.builder, run(startupCommand.handler))
-      .demandCommand(1, 'name a command: start, stop, reload, restart, status, connections, new or startup')
+      .demandCommand(1, 'name a command: start, stop, reload, restart, status, connections, logs, list, new or startup')
       .strict()
       .version(VERSION)
       .help()
@@ -108,14 +117,18 @@ async function start(a: Common & { daemon?: boolean; single?: boolean }): Promis
   if (a.single) return runSingle(loc, a, loadApp(loc));
   const settings = await probeConfig(loc);
   if (a.pidFile) settings.pidFile = path.resolve(a.pidFile);
-  if ((a.daemon || settings.daemonize) && !process.env.BEYOD_DAEMON_CHILD) return daemonize(loc, settings, settings.singleProcess);
+  if ((a.daemon || settings.daemonize) && !process.env.BEYOD_DAEMON_CHILD)
+    return daemonize(loc, { ...settings, logFile: settings.log.file || settings.logFile }, settings.singleProcess);
   if (settings.singleProcess) return runSingle(loc, a, loadApp(loc));
-  const logger = createLogger(settings.log);
+  // the master is the one writer of the log: its own lines, and its workers' records and output
+  const output = new LogDestination({ ...settings.log, file: settings.log.file || process.env.BEYOD_LOG_FILE || undefined });
+  const logger = createLogger(settings.log, output);
   setRootLogger(logger);
   const master = new Master(settings, {
     exec: WORKER_MAIN,
     args: [loc.configFile, loc.appDir],
     logger,
+    output,
     loadSettings: () => probeConfig(loc),
   });
   master.on('pending', (id: number, phase: string, secs: number) => say(`worker ${id}: ${phase} still pending after ${secs} s`));
@@ -173,7 +186,7 @@ async function daemonize(loc: AppLocation, settings: Pick<MasterSettings, 'id' |
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
-    env: { ...process.env, BEYOD_DAEMON_CHILD: '1' },
+    env: { ...process.env, BEYOD_DAEMON_CHILD: '1', BEYOD_LOG_FILE: logFile },
   });
   fs.closeSync(out);
   const result = await new Promise<{ ok: boolean; message: string }>((resolve) => {

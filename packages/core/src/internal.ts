@@ -7,6 +7,8 @@ export { isPlainObject } from './config';
 export { formatPeer } from './Connection';
 export { DeadlineEntry, type DeadlineOwner, DeadlineWheel, deadlines } from './DeadlineWheel';
 export { FdBudget, fdBudget, isOutOfDescriptors } from './FdBudget';
+export { LogDestination, type LogDestinationOptions, prettyLog } from './logDestination';
+export { logFileOf, reopenLog } from './logger';
 export { configure, createObjectWith } from './objects';
 export { ReceiveBuffer } from './ReceiveBuffer';
 export { type UdpCounters, UdpListener } from './UdpListener';

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { LogDestination } from './logDestination';
 
 export type { Logger };
 
@@ -19,7 +20,8 @@ let root: Logger | undefined;
 
 /**
  * Build a root logger: one JSON line per event, with pid, and nothing else bound yet. It writes
- * to `destination` when given, else to `options.file`, else to stdout. In a worker forked by
+ * to `destination` when given, else to `options.file`, else to stdout (human lines on a
+ * terminal: see LogOptions.format). In a worker forked by
  * the master (BEYOD_LOG_FD set), it writes to the master's log channel instead: the master
  * owns the log file and its format.
  */
@@ -32,8 +34,23 @@ export function createLogger(options: LogOptions = {}, destination?: Destination
   if (destination) return pino(opts, destination);
   const channel = Number(process.env.BEYOD_LOG_FD);
   if (Number.isInteger(channel) && channel > 2) return pino(opts, pino.destination({ dest: channel, sync: true }));
-  if (options.file) return pino(opts, pino.destination({ dest: options.file, mkdir: true, sync: true }));
-  return pino(opts, pino.destination({ dest: 1, sync: true }));
+  // a daemon writes to its logFile unless the config names another file
+  return pino(opts, new LogDestination({ ...options, file: options.file || process.env.BEYOD_LOG_FILE || undefined }));
+}
+
+function streamOf(logger: Logger): { reopen?: () => void; file?: string } | undefined {
+  return (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { reopen?: () => void; file?: string } | undefined;
+}
+
+/** Reopen the file `logger` writes to, if it writes to one (after logrotate moved it). */
+export function reopenLog(logger: Logger): void {
+  streamOf(logger)?.reopen?.();
+}
+
+/** The file `logger` writes to ('' for stdout or a stream without a name). */
+export function logFileOf(logger: Logger): string {
+  const file = streamOf(logger)?.file;
+  return typeof file === 'string' ? file : '';
 }
 
 /** The process-wide root logger (created on first use, replaceable with setRootLogger). */

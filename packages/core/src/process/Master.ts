@@ -35,12 +35,14 @@ export class Master extends EventEmitter implements ControlTarget {
   private control: ControlServer | undefined;
   private stopping: Promise<void> | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+  private readonly output: MasterOptions['output'];
 
   constructor(
     private settings: MasterSettings,
     options: MasterOptions,
   ) {
     super();
+    this.output = options.output;
     this.log = (options.logger ?? rootLogger()).child({ serverId: settings.serverId, role: 'master' });
     this.supervisor = new Supervisor(options, () => this.settings, this.log);
     this.reloader = new Reloader(
@@ -141,10 +143,30 @@ export class Master extends EventEmitter implements ControlTarget {
     on('SIGINT', stop);
     on('SIGUSR1', reload);
     on('SIGHUP', reload);
+    on('SIGUSR2', () => void this.reopenLogs());
+  }
+
+  /** Reopen the log file under its name (logrotate moved the old one); SIGUSR2 does the same. */
+  reopenLogs(): { logFile: string } {
+    const logFile = this.output?.file ?? '';
+    if (logFile) {
+      this.output?.reopen?.();
+      this.log.info({ logFile }, 'log file reopened');
+    }
+    return { logFile };
   }
 
   hello() {
-    return { beyod: true as const, id: this.settings.id, pid: process.pid, pidFile: this.settings.pidFile, singleProcess: false };
+    return {
+      beyod: true as const,
+      id: this.settings.id,
+      pid: process.pid,
+      pidFile: this.settings.pidFile,
+      singleProcess: false,
+      configFile: this.settings.configFile,
+      logFile: this.output?.file ?? '',
+      startAt: this.startAt,
+    };
   }
 
   /** The master and every worker, with fresh figures where the worker answers in time. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Application } from '../Application';
-import { type Logger } from '../logger';
+import { type Logger, logFileOf, reopenLog } from '../logger';
 import { type ConnectionInfo, gpidOf } from '../Server';
 import { ControlServer } from './control';
 import { type ControlTarget, type StopInfo, controlHandler } from './ControlApi';
@@ -53,6 +53,7 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
     const noReload = () => this.log.warn('reload needs the master/worker mode; in single-process mode restart instead');
     on('SIGUSR1', noReload);
     on('SIGHUP', noReload);
+    on('SIGUSR2', () => void this.reopenLogs());
     this.log.info({ pidFile: this.pidFile }, 'started in single-process mode');
   }
 
@@ -67,7 +68,26 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
   }
 
   hello() {
-    return { beyod: true as const, id: this.app.id, pid: process.pid, pidFile: this.pidFile, singleProcess: true };
+    return {
+      beyod: true as const,
+      id: this.app.id,
+      pid: process.pid,
+      pidFile: this.pidFile,
+      singleProcess: true,
+      configFile: this.app.configFile ?? '',
+      logFile: logFileOf(this.log),
+      startAt: this.startAt,
+    };
+  }
+
+  /** Reopen the log file (logrotate moved it); SIGUSR2 does the same. */
+  reopenLogs(): { logFile: string } {
+    const logFile = logFileOf(this.log);
+    if (logFile) {
+      reopenLog(this.log);
+      this.log.info({ logFile }, 'log file reopened');
+    }
+    return { logFile };
   }
 
   beginStop(): StopInfo {
