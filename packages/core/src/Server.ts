@@ -79,7 +79,7 @@ export interface ConnectionInfo {
   listener: string;
   id: number;
   peer: string;
-  /** Transport and parser, e.g. "tcp/FrameParser". */
+  /** Transport and protocol, e.g. "tcp/frame", "tls/websocket" (see Parser.protocol). */
   protocol: string;
   bytesIn: number;
   bytesOut: number;
@@ -255,8 +255,10 @@ export class Server implements ServerOptions {
     const now = Date.now();
     const out: ConnectionInfo[] = [];
     for (const l of this.getListeners()) {
-      const protocol = `${l.transport}/${l.parserInstance.constructor.name}`;
+      const parser = l.parserInstance;
+      const named = `${l.transport}/${parser.protocol ?? parser.constructor.name}`;
       for (const c of l.connections.values()) {
+        const protocol = parser.protocolOf ? `${l.transport}/${parser.protocolOf(c)}` : named;
         out.push({
           workerId: this.workerId,
           listener: l.name,
