@@ -5,11 +5,15 @@ import { type ConnectionInfo, type WorkerStats, gpidOf } from '../Server';
 import { ControlServer } from './control';
 import { type ControlTarget, type StopInfo, controlHandler } from './ControlApi';
 import { type ProcessStatus, type StatusReport, type WorkerStatus, toWorkerStatus } from './messages';
+import { MetricsTracker, renderMetrics } from './metrics';
+import { MetricsServer, type Readiness } from './MetricsServer';
 import { releasePidFile, writePidFile } from './pidFile';
 import { type ReloadResult, Reloader } from './Reloader';
 import type { MasterSettings } from './settings';
 import type { ForkOptions, Proc } from './slots';
 import { Supervisor } from './Supervisor';
+
+const VERSION = (require('../../package.json') as { version: string }).version;
 
 /** How the master forks workers and re-reads its config. */
 export interface MasterOptions extends ForkOptions {
@@ -36,6 +40,8 @@ export class Master extends EventEmitter implements ControlTarget {
   private stopping: Promise<void> | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
   private readonly output: MasterOptions['output'];
+  private readonly tracker = new MetricsTracker();
+  private metrics: MetricsServer | undefined;
 
   constructor(
     private settings: MasterSettings,
@@ -57,7 +63,10 @@ export class Master extends EventEmitter implements ControlTarget {
     );
     this.supervisor.on('worker-ready', (id: number, pid: number) => this.emit('worker-ready', id, pid));
     this.supervisor.on('pending', (id: number, phase: string, secs: number) => this.emit('pending', id, phase, secs));
+    this.supervisor.on('stats', (proc: Proc, stats: WorkerStats) => this.tracker.onStats(proc, stats));
+    this.supervisor.on('exit', (proc: Proc) => this.tracker.onExit(proc));
     this.supervisor.on('limit', (id: number, proc: Proc) => {
+      this.tracker.onRecycle(id);
       this.reloader.recycle(id).catch((e: unknown) => {
         proc.limitHit = false; // try again on its next figures
         this.log.error({ workerId: id, err: toError(e).message }, 'replacement failed');
@@ -86,6 +95,12 @@ export class Master extends EventEmitter implements ControlTarget {
     try {
       const { stalePid } = writePidFile(this.settings.pidFile);
       if (stalePid) this.log.warn({ stalePid, pidFile: this.settings.pidFile }, 'replaced a stale pid file (no server answered for it)');
+      if (this.settings.metrics) {
+        const metrics = new MetricsServer(this.settings.metrics, this);
+        await metrics.start();
+        this.metrics = metrics;
+        this.log.info({ metrics: this.settings.metrics, address: metrics.boundAddress }, `metrics and health on ${this.settings.metrics}`);
+      }
       this.supervisor.setup();
       const results = await Promise.all(
         Array.from({ length: this.settings.workerNum }, (_, i) => this.supervisor.spawn(i + 1).catch((e: unknown) => BeyodError.from(e))),
@@ -104,7 +119,17 @@ export class Master extends EventEmitter implements ControlTarget {
   /** Rolling reload: every worker replaced one at a time, a changed workerNum applied. */
   reload(): Promise<ReloadResult> {
     if (this.stopping) return Promise.reject(new BeyodError(ErrorCodes.RELOAD_FAILED, 'the server is stopping'));
-    return this.reloader.reload();
+    return this.reloader.reload().then(
+      (r) => {
+        if (r.failed) this.tracker.reloadFailures++;
+        else this.tracker.reloads++;
+        return r;
+      },
+      (e: unknown) => {
+        this.tracker.reloadFailures++;
+        throw e;
+      },
+    );
   }
 
   /** Graceful stop: workers stop accepting and drain within stopTimeout, then we exit. */
@@ -127,6 +152,7 @@ export class Master extends EventEmitter implements ControlTarget {
   private async teardown(timeout: number): Promise<void> {
     this.stopping ??= Promise.resolve();
     await this.supervisor.stopAll(timeout);
+    await this.metrics?.close();
     await this.control?.close(() => releasePidFile(this.settings.pidFile));
     for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
     this.log.info('master stopped');
@@ -183,16 +209,9 @@ export class Master extends EventEmitter implements ControlTarget {
           p.stats = answer.stats;
           p.lag = answer.lag;
         }
+        if (p && answer) this.tracker.onStats(p, answer.stats);
         const st = p?.stats;
-        const state: WorkerStatus['state'] = !p
-          ? 'down'
-          : this.stopping || p.limitHit
-            ? 'stopping'
-            : !p.ready
-              ? 'starting'
-              : p.unresponsive
-                ? 'unresponsive'
-                : 'ready';
+        const state = this.stateOf(p);
         return toWorkerStatus(
           {
             workerId: s.id,
@@ -220,6 +239,63 @@ export class Master extends EventEmitter implements ControlTarget {
       workers,
       processes,
     };
+  }
+
+  /** What `beyod status` shows for a worker id whose serving process is `p`. */
+  private stateOf(p: Proc | null | undefined): WorkerStatus['state'] {
+    if (!p) return 'down';
+    if (this.stopping || p.limitHit) return 'stopping';
+    if (!p.ready) return 'starting';
+    return p.unresponsive ? 'unresponsive' : 'ready';
+  }
+
+  /** The metrics listener's /ready: every worker id has a process that accepts and answers. */
+  ready(): Readiness {
+    if (this.stopping) return { ok: false, reason: 'the server is stopping' };
+    const workers = [];
+    const why: string[] = [];
+    for (let id = 1; id <= this.settings.workerNum; id++) {
+      const s = this.supervisor.slots.get(id);
+      const p = s?.current ?? s?.incoming;
+      const state = this.stateOf(p);
+      workers.push({ workerId: id, state });
+      if (state === 'ready' || (state === 'stopping' && p?.ready)) continue; // recycling: it still serves
+      why.push(state === 'down' ? `worker ${id} is down (being re-forked)` : `worker ${id} is ${state}`);
+    }
+    return { ok: why.length === 0, reason: why.join('; '), workers };
+  }
+
+  /** The metrics listener's /health: the master runs and is not stopping. */
+  alive(): Readiness {
+    return this.stopping ? { ok: false, reason: 'the server is stopping' } : { ok: true, reason: '' };
+  }
+
+  /** The Prometheus exposition, from the figures workers sent (no worker is asked). */
+  metricsText(): string {
+    const now = Date.now();
+    const workers = [...this.supervisor.slots.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((s) => {
+        const p = s.current ?? s.incoming;
+        return {
+          workerId: s.id,
+          ready: this.stateOf(p) === 'ready',
+          startAt: p?.forkedAt ?? 0,
+          memory: p?.stats?.memory ?? 0,
+          lag: p ? this.supervisor.lagOf(p, now) : 0,
+          respawns: s.respawns,
+        };
+      });
+    return renderMetrics({
+      id: this.settings.id,
+      serverId: this.settings.serverId,
+      version: VERSION,
+      startAt: this.startAt,
+      memory: process.memoryUsage.rss(),
+      workerNum: this.settings.workerNum,
+      workers,
+      tracker: this.tracker,
+    });
   }
 
   /** Every live connection of every worker. */

@@ -193,6 +193,7 @@ export class Supervisor extends EventEmitter {
       }
       case 'beyod:stats':
         proc.stats = msg.stats;
+        this.emit('stats', proc, msg.stats);
         proc.lag = msg.lag;
         if (proc.unresponsive) {
           proc.unresponsive = false;
@@ -221,6 +222,7 @@ export class Supervisor extends EventEmitter {
     proc.ready = true;
     proc.readyAt = Date.now();
     proc.stats = stats;
+    this.emit('stats', proc, stats);
     proc.phase = 'ready';
     const s = this.slots.get(proc.slotId);
     if (s && s.incoming === proc && !this.stopping) {
@@ -237,6 +239,7 @@ export class Supervisor extends EventEmitter {
 
   private onExit(proc: Proc, code: number | null, signal: string | null): void {
     this.procs.delete(proc.worker);
+    this.emit('exit', proc);
     for (const cb of proc.pending.values()) cb(undefined);
     proc.pending.clear();
     if (!proc.ready) {
