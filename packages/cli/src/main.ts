@@ -14,6 +14,7 @@ import {
   toError,
 } from '@beyod/core/internal';
 import yargs from 'yargs';
+import { listCommand } from './commands/list';
 import { logsCommand } from './commands/logs';
 import { newCommand } from './commands/new';
 import { startupCommand } from './commands/startup';
@@ -85,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
         run(status),
       )
       .command('connections', 'every live connection of every worker', (y) => y.option('json', { type: 'boolean' }), run(connections))
+      .command(listCommand.command, listCommand.describe, listCommand.builder, run(listCommand.handler))
       .command(logsCommand.command, logsCommand.describe, logsCommand.builder, run(logsCommand.handler))
       .command(newCommand.command, newCommand.describe, newCommand.builder, run(newCommand.handler))
       .command(startupCommand.command, startupCommand.describe, startupCommand.builder, run(startupCommand.handler))

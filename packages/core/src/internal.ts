@@ -29,6 +29,7 @@ export { Master, type MasterOptions } from './process/Master';
 export { isAlive, readPid, releasePidFile, writePidFile } from './process/pidFile';
 export { type ReloadResult, describeChange } from './process/Reloader';
 export { type MasterSettings, type SettingChange, checkApplication, diffSettings, isMasterSettings } from './process/settings';
+export { type RegistryEntry, registerApp, registeredApps, registryDir } from './process/registry';
 export { SingleProcess } from './process/single';
 export { type ForkOptions } from './process/slots';
 export { dropPrivileges, reportPhase, runWorker } from './process/worker';

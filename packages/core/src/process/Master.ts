@@ -8,6 +8,7 @@ import { type ProcessStatus, type StatusReport, type WorkerStatus, toWorkerStatu
 import { MetricsTracker, renderMetrics } from './metrics';
 import { MetricsServer, type Readiness } from './MetricsServer';
 import { releasePidFile, writePidFile } from './pidFile';
+import { registerApp } from './registry';
 import { type ReloadResult, Reloader } from './Reloader';
 import type { MasterSettings } from './settings';
 import type { ForkOptions, Proc } from './slots';
@@ -42,6 +43,7 @@ export class Master extends EventEmitter implements ControlTarget {
   private readonly output: MasterOptions['output'];
   private readonly tracker = new MetricsTracker();
   private metrics: MetricsServer | undefined;
+  private unregister: (() => void) | undefined;
 
   constructor(
     private settings: MasterSettings,
@@ -95,6 +97,7 @@ export class Master extends EventEmitter implements ControlTarget {
     try {
       const { stalePid } = writePidFile(this.settings.pidFile);
       if (stalePid) this.log.warn({ stalePid, pidFile: this.settings.pidFile }, 'replaced a stale pid file (no server answered for it)');
+      this.register(control.path);
       if (this.settings.metrics) {
         const metrics = new MetricsServer(this.settings.metrics, this);
         await metrics.start();
@@ -114,6 +117,14 @@ export class Master extends EventEmitter implements ControlTarget {
     this.supervisor.supervising = true;
     this.installSignals();
     this.log.info({ workers: this.settings.workerNum, pidFile: this.settings.pidFile }, 'master started');
+  }
+
+  /** Put this server in the per-user registry `beyod list` reads (best effort). */
+  private register(socket: string): void {
+    const { id, pidFile, configFile } = this.settings;
+    const r = registerApp({ id, pid: process.pid, socket, pidFile, configFile, startAt: this.startAt });
+    this.unregister = r.unregister;
+    if (r.problem) this.log.warn({ problem: r.problem }, `not listed by \`beyod list\`: ${r.problem}`);
   }
 
   /** Rolling reload: every worker replaced one at a time, a changed workerNum applied. */
@@ -153,6 +164,7 @@ export class Master extends EventEmitter implements ControlTarget {
     this.stopping ??= Promise.resolve();
     await this.supervisor.stopAll(timeout);
     await this.metrics?.close();
+    this.unregister?.();
     await this.control?.close(() => releasePidFile(this.settings.pidFile));
     for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
     this.log.info('master stopped');

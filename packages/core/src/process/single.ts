@@ -6,6 +6,7 @@ import { ControlServer } from './control';
 import { type ControlTarget, type StopInfo, controlHandler } from './ControlApi';
 import { type StatusReport, toWorkerStatus } from './messages';
 import { releasePidFile, writePidFile } from './pidFile';
+import { registerApp } from './registry';
 import { LagMeter } from './worker';
 
 /**
@@ -20,6 +21,7 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
   private readonly loop = new LagMeter();
   private stopping: Promise<void> | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+  private unregister: (() => void) | undefined;
 
   constructor(
     readonly app: Application,
@@ -38,8 +40,19 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
     try {
       const { stalePid } = writePidFile(this.pidFile);
       if (stalePid) this.log.warn({ stalePid, pidFile: this.pidFile }, 'replaced a stale pid file (no server answered for it)');
+      const r = registerApp({
+        id: this.app.id,
+        pid: process.pid,
+        socket: control.path,
+        pidFile: this.pidFile,
+        configFile: this.app.configFile ?? '',
+        startAt: this.startAt,
+      });
+      this.unregister = r.unregister;
+      if (r.problem) this.log.warn({ problem: r.problem }, `not listed by \`beyod list\`: ${r.problem}`);
       await server.startWorker(1, process.pid);
     } catch (e) {
+      this.unregister?.();
       await control.close(() => releasePidFile(this.pidFile));
       throw e;
     }
@@ -60,6 +73,7 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.app.server.stopWorker(undefined, 'stop');
+      this.unregister?.();
       await this.control?.close(() => releasePidFile(this.pidFile));
       for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
       this.emit('stopped');
