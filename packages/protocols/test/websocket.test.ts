@@ -173,3 +173,61 @@ describe('websocket parser', () => {
     );
   });
 });
+
+describe('websocket limits', () => {
+  it('a frame over the HTTP maxPacketSize but within maxPayload is read in pieces, never buffered whole', () => {
+    // maxPacketSize (8 MiB by default) is the HTTP request limit; it used to cap frames too,
+    // and the close reason then named maxPacketSize's value as the message size.
+    const h = upgraded({ maxPayload: 16 * 1024 * 1024 });
+    const body = Buffer.alloc(9 * 1024 * 1024, 'abcdefgh');
+    const frame = clientFrame(Opcode.BINARY, body);
+    for (let at = 0; at < frame.length; at += 60_000) h.push(frame.subarray(at, at + 60_000));
+    expect(violation(h)).toBeUndefined();
+    expect(data(h)).toHaveLength(1);
+    expect((data(h)[0] as Buffer).equals(body)).toBe(true);
+    expect(h.maxBuffered).toBeLessThan(128 * 1024);
+  });
+
+  it('maxPayload is the one limit of a message, with a truthful reason', () => {
+    const h = upgraded({ maxPayload: 1000, maxPacketSize: 500 });
+    h.push(clientFrame(Opcode.BINARY, Buffer.alloc(900)));
+    expect(data(h)).toHaveLength(1);
+    h.push(clientFrame(Opcode.BINARY, Buffer.alloc(5000)).subarray(0, 20));
+    expect(violation(h)).toMatchObject({ code: 1009, reason: 'frame of 5000 bytes exceeds maxPayload 1000' });
+    const f = upgraded({ maxPayload: 1000 });
+    for (let i = 0; i < 3; i++) f.push(clientFrame(i === 0 ? Opcode.TEXT : Opcode.CONTINUATION, 'x'.repeat(400), { fin: false }));
+    expect(violation(f)).toMatchObject({ code: 1009, reason: 'message of 1200 bytes (3 fragments) exceeds maxPayload 1000' });
+    const g = upgraded({ maxPayload: 64 * 1024 * 1024 });
+    g.push(Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3, 4]));
+    expect(violation(g)).toMatchObject({ code: 1009, reason: `frame of ${0x7fffffff} bytes exceeds maxPayload ${64 * 1024 * 1024}` });
+  });
+
+  it('maxFragments: the frame past the limit is refused with 1008', () => {
+    const h = upgraded({ maxFragments: 100 });
+    h.push(clientFrame(Opcode.TEXT, 'a', { fin: false }));
+    for (let i = 1; i < 99; i++) h.push(clientFrame(Opcode.CONTINUATION, '', { fin: false }));
+    h.push(clientFrame(Opcode.CONTINUATION, 'z'));
+    expect(data(h)).toEqual(['az']);
+    const g = upgraded({ maxFragments: 100 });
+    g.push(clientFrame(Opcode.TEXT, 'a', { fin: false }));
+    for (let i = 1; i < 100; i++) g.push(clientFrame(Opcode.CONTINUATION, '', { fin: false }));
+    expect(violation(g)).toBeUndefined();
+    g.push(clientFrame(Opcode.CONTINUATION, 'z'));
+    expect(violation(g)).toMatchObject({ code: 1008, errorCode: 'BEYOD_WS_TOO_MANY_FRAGMENTS' });
+  });
+
+  it('a message in 1-byte fragments, a frame in 1-byte chunks: assembled intact', () => {
+    const h = upgraded({ maxFragments: 0 });
+    const text = 'fragmenté'.repeat(50);
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i++)
+      h.push(clientFrame(i === 0 ? Opcode.TEXT : Opcode.CONTINUATION, bytes.subarray(i, i + 1), { fin: i === bytes.length - 1 }));
+    const big = Buffer.alloc(200_000);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    const frame = clientFrame(Opcode.BINARY, big);
+    for (let at = 0; at < frame.length; at += 4093) h.push(frame.subarray(at, at + 4093));
+    const got = data(h);
+    expect(got[0]).toBe(text);
+    expect(Buffer.isBuffer(got[1]) && got[1].equals(big)).toBe(true);
+  });
+});

@@ -56,9 +56,12 @@ export const PENDING: unique symbol = Symbol('beyod.websocket.pending');
 
 const EMPTY = Buffer.alloc(0);
 
-/** The header of an unmasked (server-to-client) frame. */
-export function frameHeader(opcode: number, length: number, fin = true): Buffer {
-  const b0 = (fin ? 0x80 : 0) | opcode;
+/** RSV1: set on the first frame of a compressed message (permessage-deflate, RFC 7692). */
+export const RSV1 = 0x40;
+
+/** The header of an unmasked (server-to-client) frame; `rsv` = RSV1 for a compressed message. */
+export function frameHeader(opcode: number, length: number, fin = true, rsv = 0): Buffer {
+  const b0 = (fin ? 0x80 : 0) | rsv | opcode;
   if (length < 126) {
     const h = Buffer.allocUnsafe(2);
     h[0] = b0;
@@ -81,9 +84,9 @@ export function frameHeader(opcode: number, length: number, fin = true): Buffer 
 }
 
 /** A whole server frame as [header, payload] (written back to back). */
-export function encodeFrame(opcode: number, payload: Buffer | string, fin = true): [Buffer, Buffer | string] {
+export function encodeFrame(opcode: number, payload: Buffer | string, fin = true, rsv = 0): [Buffer, Buffer | string] {
   const n = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  return [frameHeader(opcode, n, fin), payload];
+  return [frameHeader(opcode, n, fin, rsv), payload];
 }
 
 /** The payload of a close frame: code (2 bytes) and UTF-8 reason, at most 125 bytes in all. */
@@ -118,4 +121,25 @@ export function unmask(data: Buffer, mask: Buffer, offset: number): void {
   if (i < n) data[i] = (data[i] as number) ^ m0;
   if (i + 1 < n) data[i + 1] = (data[i + 1] as number) ^ m1;
   if (i + 2 < n) data[i + 2] = (data[i + 2] as number) ^ m2;
+}
+
+/**
+ * Copy `n` bytes of `src` from `start` into `dst` at `at`, unmasking them with the 4-byte
+ * `mask` as if they were at offset `pos` of the frame's payload (a payload read in pieces).
+ */
+export function unmaskInto(dst: Buffer, at: number, src: Buffer, start: number, n: number, mask: Buffer, pos: number): void {
+  const m0 = mask[pos & 3] as number;
+  const m1 = mask[(pos + 1) & 3] as number;
+  const m2 = mask[(pos + 2) & 3] as number;
+  const m3 = mask[(pos + 3) & 3] as number;
+  let i = 0;
+  for (const end = n - 3; i < end; i += 4) {
+    dst[at + i] = (src[start + i] as number) ^ m0;
+    dst[at + i + 1] = (src[start + i + 1] as number) ^ m1;
+    dst[at + i + 2] = (src[start + i + 2] as number) ^ m2;
+    dst[at + i + 3] = (src[start + i + 3] as number) ^ m3;
+  }
+  if (i < n) dst[at + i] = (src[start + i] as number) ^ m0;
+  if (i + 1 < n) dst[at + i + 1] = (src[start + i + 1] as number) ^ m1;
+  if (i + 2 < n) dst[at + i + 2] = (src[start + i + 2] as number) ^ m2;
 }
