@@ -174,6 +174,41 @@ describe('websocket parser', () => {
   });
 });
 
+describe('websocket long frames', () => {
+  it('property: frames read in pieces (over 64 KiB), short frames and pings, in random splits, come out intact', () => {
+    const message = fc.record({
+      size: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 65_000, max: 140_000 })),
+      pieces: fc.integer({ min: 1, max: 3 }),
+      seed: fc.nat(255),
+    });
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(500_000), { maxLength: 40 }), (msgs, cuts) => {
+        const wire: Buffer[] = [];
+        let pings = 0;
+        const bodies = msgs.map((m) => Buffer.alloc(m.size, m.seed));
+        msgs.forEach((m, k) => {
+          const body = bodies[k] as Buffer;
+          const size = Math.ceil(body.length / m.pieces) || 1;
+          const parts: Buffer[] = [];
+          for (let i = 0; i < Math.max(body.length, 1); i += size) parts.push(body.subarray(i, i + size));
+          parts.forEach((part, i) => {
+            wire.push(clientFrame(i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, part, { fin: i === parts.length - 1 }));
+            wire.push(clientFrame(Opcode.PING, `p${k}`));
+            pings++;
+          });
+        });
+        const h = upgraded();
+        for (const c of splitAt(Buffer.concat(wire), cuts)) h.push(c);
+        const got = data(h).filter((m) => !(m instanceof ControlFrame)) as Buffer[];
+        expect(got.map((b) => b.length)).toEqual(bodies.map((b) => b.length));
+        got.forEach((b, i) => expect(b.equals(bodies[i] as Buffer)).toBe(true));
+        expect(data(h).filter((m) => m instanceof ControlFrame)).toHaveLength(pings);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('websocket limits', () => {
   it('a frame over the HTTP maxPacketSize but within maxPayload is read in pieces, never buffered whole', () => {
     // maxPacketSize (8 MiB by default) is the HTTP request limit; it used to cap frames too,
@@ -226,8 +261,12 @@ describe('websocket limits', () => {
     for (let i = 0; i < big.length; i++) big[i] = i % 251;
     const frame = clientFrame(Opcode.BINARY, big);
     for (let at = 0; at < frame.length; at += 4093) h.push(frame.subarray(at, at + 4093));
+    h.push(Buffer.concat([clientFrame(Opcode.PING, 'after'), clientFrame(Opcode.TEXT, 'then text')]));
     const got = data(h);
     expect(got[0]).toBe(text);
     expect(Buffer.isBuffer(got[1]) && got[1].equals(big)).toBe(true);
+    // what follows a frame read in pieces is read as frames again
+    expect(got[2]).toMatchObject({ opcode: Opcode.PING });
+    expect(got[3]).toBe('then text');
   });
 });

@@ -69,6 +69,7 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
       if (opcode > 10) return this.violate(ws, CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
       if ((b0 & 0x80) === 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'fragmented control frame');
       if ((b1 & 0x7f) > 125) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'control frame over 125 bytes');
+      ws.packet = PacketKind.FRAME;
       return 6 + (b1 & 0x7f);
     }
     if (opcode === Opcode.CONTINUATION) {
