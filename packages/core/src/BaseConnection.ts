@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { BeyodError, ErrorCodes, badPacketError } from './errors';
+import { DeadlineEntry, type DeadlineOwner, deadlines } from './DeadlineWheel';
+import { BeyodError, ErrorCodes, badPacketError, toError } from './errors';
 import type { CloseReason, Endpoint, Transport } from './events';
 import { Parser, type Encoded } from './Parser';
 import { ReceiveBuffer } from './ReceiveBuffer';
@@ -15,7 +16,7 @@ const EMPTY = Buffer.alloc(0);
  * ReceiveBuffer, batched writes, send-buffer limits, pause/resume, close and byte counters.
  * Subclasses decide where messages, errors and closes go (handler methods or events).
  */
-export abstract class BaseConnection extends EventEmitter implements Endpoint {
+export abstract class BaseConnection extends EventEmitter implements Endpoint, DeadlineOwner {
   abstract readonly id: number;
   peer = '';
   transport: Transport = 'tcp';
@@ -27,6 +28,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   closeTimeout = 5;
   messagesIn = 0;
   messagesOut = 0;
+  /** Messages dropped because the send buffer was full (drop policy, or trySend()). */
+  messagesDropped = 0;
   /** When the current socket connected (ms since epoch). */
   connectedAt = 0;
 
@@ -35,19 +38,35 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   private readonly rb = new ReceiveBuffer();
   /** Length of the packet at the head, once input() reported it; 0 while unknown. */
   private packetLength = 0;
+  /** input() returned 0 for the whole head: show it more bytes before asking again. */
+  private needMore = false;
   /** What was sent this event-loop turn, written together at the end of it (flush()). */
   private readonly out = new SendBuffer();
   private flushScheduled = false;
-  /** Write a flush marker after the next flush (the buffer went over maxSendBuffer). */
-  private markFull = false;
+  /** Over maxSendBuffer, not drained yet. */
   private full = false;
+  /** Paused by the user (pause()). */
   private paused = false;
+  /** Paused by the send policy: the send buffer is full (see pausesInputWhenFull). */
+  private flowPaused = false;
+  /** Called when a write made while full is flushed (made once, when first needed). */
+  private onMarker: (() => void) | undefined = undefined;
+  /** This connection's place on the deadline wheel (made on its first deadline). */
+  private dl: DeadlineEntry | undefined = undefined;
   private closing = false;
   private closeReason: CloseReason | undefined;
   private closeError: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private bytesInBefore = 0;
   private bytesOutBefore = 0;
+
+  /**
+   * Under the 'pause' send policy, stop reading input while the send buffer is full. True for
+   * server-side connections, whose output is the answer to their input. A client's input is
+   * what its peer sends back: it must keep reading, or it would deadlock with a server that
+   * waits for it to read before reading more itself.
+   */
+  protected pausesInputWhenFull = true;
 
   /** Called with each decoded message. */
   protected abstract dispatchMessage(message: unknown): void;
@@ -58,6 +77,28 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   protected abstract dispatchBufferDrain(): void;
   /** The socket is gone; called once per socket. */
   protected abstract dispatchClose(reason: CloseReason, error: Error | undefined): void;
+
+  /**
+   * The deadline fired. The default gives it to the parser's onDeadline(); a Connection gives
+   * it to its handler when the parser has none. A throw closes this connection (only).
+   */
+  protected dispatchDeadline(kind: number): void {
+    const parser = this.parser;
+    if (parser.onDeadline === undefined) return;
+    try {
+      parser.onDeadline(this, kind);
+    } catch (e) {
+      const cause = toError(e);
+      const error = new BeyodError(
+        ErrorCodes.HANDLER_FAILED,
+        `parser onDeadline failed: ${cause.message}`,
+        { method: 'onDeadline' },
+        { cause },
+      );
+      this.dispatchError(error);
+      this.destroy('error', error);
+    }
+  }
 
   /** Bytes received, over every socket this endpoint has had. */
   get bytesIn(): number {
@@ -84,8 +125,18 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     return (this.socket?.writableLength ?? 0) + this.out.length;
   }
 
+  /** Paused by pause() (the send policy's own pause is not reported here; see isFull). */
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /**
+   * True while the send buffer is over `maxSendBuffer` and has not drained yet: sends are
+   * dropped under the 'drop' policy, queued under 'pause' (input is then paused), and
+   * trySend() drops. Cheap: check it before building a message you would skip anyway.
+   */
+  get isFull(): boolean {
+    return this.full;
   }
 
   protected attachSocket(socket: Socket): void {
@@ -94,9 +145,10 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.closeReason = undefined;
     this.closeError = undefined;
     this.full = false;
+    this.flowPaused = false;
     this.out.clear();
-    this.markFull = false;
     this.packetLength = 0;
+    this.needMore = false;
     this.parserState = undefined;
     this.rb.clear();
     this.connectedAt = Date.now();
@@ -120,9 +172,14 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     const parser = this.parser;
     const max = parser.maxPacketSize;
     const fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
-    while (rb.length > 0 && !this.paused && !this.closing) {
+    while (rb.length > 0 && !this.paused && !this.flowPaused && !this.closing) {
       let n = this.packetLength;
       if (n === 0) {
+        if (this.needMore) {
+          if (rb.contiguous === rb.length) return;
+          this.needMore = false;
+          rb.extend();
+        }
         try {
           n = fast ? parser.inputAt!(rb.raw, rb.start, rb.end, this) : parser.input(rb.view(), this);
         } catch (e) {
@@ -130,9 +187,16 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
           return;
         }
         if (n === 0) {
-          if (max > 0 && rb.length >= max) {
-            this.badPacket(tooLarge(rb.length, max, this.peer, true));
+          if (max > 0 && rb.contiguous >= max) {
+            this.badPacket(tooLarge(rb.contiguous, max, this.peer, true));
+            return;
           }
+          // The parser saw only the head: show it more of what was received, if any.
+          if (rb.contiguous < rb.length) {
+            rb.extend();
+            continue;
+          }
+          this.needMore = true;
           return;
         }
         if (!(n > 0) || !Number.isSafeInteger(n)) {
@@ -150,10 +214,10 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
         }
         this.packetLength = n;
       }
-      if (rb.length < n) {
-        rb.reserve(n);
-        return;
-      }
+      // Wait for the whole packet without allocating for it: its length is the peer's claim.
+      if (rb.length < n) return;
+      // Now it is all here: copy it into one buffer only if it spans chunks.
+      rb.gather(n);
       this.packetLength = 0;
       let message: unknown;
       try {
@@ -182,6 +246,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   private badPacket(error: BeyodError): void {
     this.rb.clear();
     this.packetLength = 0;
+    this.needMore = false;
     this.closeReason ??= 'bad-packet';
     this.closeError ??= error;
     this.dispatchBadPacket(error);
@@ -194,15 +259,22 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
    * messages are joined into one buffer (a write call per message costs more than copying a
    * few hundred bytes), large ones are passed as they are.
    *
-   * Returns false when the message was not sent — not connected, or the send buffer was
-   * already over `maxSendBuffer` (the message is dropped and onError gets BEYOD_SEND_BUFFER_FULL)
-   * — and also when this message took the buffer over the limit (it is queued, and
-   * onBufferFull fires): stop sending until onBufferDrain.
+   * What happens past `maxSendBuffer` is the parser's `sendPolicy`:
+   * - 'pause' (the default): the message is always queued; once the buffer is over the limit
+   *   onBufferFull fires and the connection stops reading input until it drains
+   *   (onBufferDrain), then reads again — a user's pause() is kept;
+   * - 'drop': while the buffer is over the limit the message is dropped, counted in
+   *   `messagesDropped` (and the listener's stats) and reported to onError
+   *   (BEYOD_SEND_BUFFER_FULL).
+   *
+   * Returns false when the message was not sent (not connected, or dropped), and also when
+   * the buffer is over the limit after it: stop sending until onBufferDrain.
    */
   send(message: unknown, raw = false): boolean {
     const socket = this.socket;
     if (socket === null || this.closing || socket.destroyed) return false;
-    if (this.full) {
+    if (this.full && this.parser.sendPolicy === 'drop') {
+      this.messagesDropped++;
       this.dispatchError(
         new BeyodError(
           ErrorCodes.SEND_BUFFER_FULL,
@@ -215,36 +287,54 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
       );
       return false;
     }
+    return this.queue(socket, message, raw);
+  }
+
+  /**
+   * Send `message` unless the send buffer is full; when it is, drop it (counted in
+   * `messagesDropped`, no error) and return false — whatever the send policy. For messages
+   * that may be skipped for a slow peer (a delivery, a progress update), on a connection whose
+   * other messages (answers) must never be dropped.
+   */
+  trySend(message: unknown, raw = false): boolean {
+    const socket = this.socket;
+    if (socket === null || this.closing || socket.destroyed) return false;
+    if (this.full) {
+      this.messagesDropped++;
+      return false;
+    }
+    return this.queue(socket, message, raw);
+  }
+
+  private queue(socket: Socket, message: unknown, raw: boolean): boolean {
     const out = this.out;
     const parser = this.parser;
     if (!raw && parser.encodeTo !== undefined) {
       parser.encodeTo(message, out, this);
-      this.afterSend(socket);
-      return !this.full;
+    } else {
+      const data = raw ? (message as Encoded) : parser.encode(message, this);
+      if (typeof data === 'string') out.appendString(data);
+      else if (Buffer.isBuffer(data)) out.appendBuffer(data);
+      else
+        for (const part of data) {
+          if (typeof part === 'string') out.appendString(part);
+          else out.appendBuffer(part);
+        }
     }
-    const data = raw ? (message as Encoded) : parser.encode(message, this);
-    if (typeof data === 'string') out.appendString(data);
-    else if (Buffer.isBuffer(data)) out.appendBuffer(data);
-    else
-      for (const part of data) {
-        if (typeof part === 'string') out.appendString(part);
-        else out.appendBuffer(part);
-      }
-    this.afterSend(socket);
-    return !this.full;
-  }
-
-  private afterSend(socket: Socket): void {
     this.messagesOut++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(flushSoon, this);
     }
-    if (socket.writableLength + this.out.length > this.maxSendBuffer) {
+    if (!this.full && socket.writableLength + out.length > this.maxSendBuffer) {
       this.full = true;
-      this.markFull = true;
+      if (this.pausesInputWhenFull && this.parser.sendPolicy === 'pause') {
+        this.flowPaused = true;
+        socket.pause();
+      }
       this.dispatchBufferFull();
     }
+    return !this.full;
   }
 
   /** Write what send() queued. Runs once per event-loop turn (and before a close). */
@@ -259,21 +349,68 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
       for (const p of parts) socket.write(p);
       socket.uncork();
     }
-    if (this.markFull) {
-      this.markFull = false;
-      // Everything sent after the buffer filled up is dropped, so when this marker is
-      // flushed the buffer is empty.
-      socket.write(EMPTY, () => this.onFlushedAfterFull());
-    }
+    // While full, each flush ends with a marker: when the last one is written out, the
+    // buffer is empty (drained).
+    if (this.full) socket.write(EMPTY, (this.onMarker ??= () => this.markerWritten()));
   }
 
-  private onFlushedAfterFull(): void {
-    if (!this.full) return;
+  private markerWritten(): void {
+    const socket = this.socket;
+    if (!this.full || socket === null || socket.writableLength > 0 || this.out.length > 0) return;
     this.full = false;
-    if (this.socket !== null && !this.closing) this.dispatchBufferDrain();
+    if (this.closing) return;
+    const resumeInput = this.flowPaused;
+    this.flowPaused = false;
+    this.dispatchBufferDrain();
+    // Read again — unless the drain handler filled the buffer again, or the user paused.
+    if (resumeInput && !this.flowPaused && !this.paused) this.resumeInput();
   }
 
-  /** Stop reading (and parsing) until resume(). */
+  /** Parse what is already buffered, then read from the socket again (if still allowed). */
+  private resumeInput(): void {
+    this.drain();
+    if (!this.paused && !this.flowPaused && !this.closing) this.socket?.resume();
+  }
+
+  /**
+   * Arm this connection's one deadline `ms` milliseconds from now, tagged `kind` (a number
+   * the protocol chooses, e.g. head / body / idle), replacing any deadline armed before. When
+   * it passes, the parser's onDeadline(connection, kind) is called — or, when the parser has
+   * none, the handler's onDeadline(event). Cheap enough to re-arm per request: one shared
+   * timing wheel per process, no timer object (see DeadlineWheel); fires at most ~50 ms late.
+   * Cleared when the connection closes.
+   */
+  setDeadline(ms: number, kind = 0): void {
+    if (this.socket === null) return;
+    deadlines.arm((this.dl ??= new DeadlineEntry(this)), Date.now() + (ms > 0 ? ms : 0), kind);
+  }
+
+  /** Disarm the deadline (nothing happens if none is armed). */
+  clearDeadline(): void {
+    if (this.dl !== undefined) deadlines.clear(this.dl);
+  }
+
+  /** When the deadline passes (ms since epoch), 0 when none is armed. */
+  get deadline(): number {
+    return this.dl?.at ?? 0;
+  }
+
+  /** The `kind` of the armed deadline (meaningful while `deadline` is not 0). */
+  get deadlineKind(): number {
+    const dl = this.dl;
+    return dl !== undefined && dl.at !== 0 ? dl.kind : 0;
+  }
+
+  /** @internal the deadline wheel's callback. */
+  _deadlineExpired(kind: number): void {
+    if (this.socket === null || this.closing) return;
+    this.dispatchDeadline(kind);
+  }
+
+  /**
+   * Stop reading (and parsing) until resume(). Independent of the send policy's own pause:
+   * a connection paused by the user stays paused when its send buffer drains.
+   */
   pause(): void {
     this.paused = true;
     this.socket?.pause();
@@ -282,8 +419,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.drain();
-    if (!this.paused) this.socket?.resume();
+    if (!this.flowPaused) this.resumeInput();
   }
 
   /** Send `message` if given, then close gracefully (queued data is flushed first). */
@@ -332,12 +468,15 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint {
     this.bytesInBefore += socket.bytesRead;
     this.bytesOutBefore += socket.bytesWritten;
     (socket as TaggedSocket)[kEndpoint] = undefined;
+    this.clearDeadline();
     this.socket = null;
     this.closing = false;
     this.full = false;
+    this.flowPaused = false;
     this.out.clear();
     this.rb.clear();
     this.packetLength = 0;
+    this.needMore = false;
     const reason = this.closeReason ?? 'peer';
     this.dispatchClose(reason, this.closeError);
   }

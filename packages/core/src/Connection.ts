@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { BaseConnection } from './BaseConnection';
 import { BeyodError, ErrorCodes, toError } from './errors';
-import { CloseEvent, type CloseReason, ErrorEvent, IOEvent, MessageEvent, type Transport } from './events';
+import { CloseEvent, type CloseReason, DeadlineEvent, ErrorEvent, IOEvent, MessageEvent, type Transport } from './events';
 import type { Handler } from './Handler';
 import type { Listener } from './Listener';
 import type { Parser } from './Parser';
@@ -70,6 +70,11 @@ export class Connection extends BaseConnection {
     this.emit('close', reason);
   }
 
+  protected override dispatchDeadline(kind: number): void {
+    if (this.parser.onDeadline !== undefined) super.dispatchDeadline(kind);
+    else this.call('onDeadline', new DeadlineEvent(this, kind));
+  }
+
   /** @internal called by the listener once the connection is registered. */
   _connected(): void {
     this.call('onConnect', new IOEvent(this));
@@ -80,10 +85,15 @@ export class Connection extends BaseConnection {
     this.call('onTlsHandshake', new IOEvent(this));
   }
 
-  /** Call a handler method; a throw or a rejected promise goes to onError (once, never looping). */
+  /**
+   * Call the handler's protocol hook for this event (before*), then its on* method unless the
+   * hook returned false. A throw or a rejected promise goes to onError (once, never looping).
+   */
   private call(method: HandlerMethod, event: unknown): void {
-    const handler = this.handler as unknown as Record<HandlerMethod, (e: unknown) => unknown>;
+    const handler = this.handler as unknown as Record<HandlerMethod, (e: unknown) => unknown> & Hooks;
     try {
+      const hook = handler[HOOKS[method]];
+      if (hook !== undefined && hook.call(handler, event) === false) return;
       const r = handler[method](event);
       if (r !== undefined && r !== null && typeof (r as Promise<unknown>).then === 'function') {
         (r as Promise<unknown>).then(undefined, (e: unknown) => this.handlerFailed(method, e));
@@ -103,7 +113,22 @@ export class Connection extends BaseConnection {
 }
 
 type HandlerMethod =
-  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake';
+  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake' | 'onDeadline';
+
+/** The protocol hook called before each handler method (see Handler). */
+const HOOKS = {
+  onConnect: 'beforeConnect',
+  onMessage: 'beforeMessage',
+  onClose: 'beforeClose',
+  onError: 'beforeError',
+  onBadPacket: 'beforeBadPacket',
+  onBufferFull: 'beforeBufferFull',
+  onBufferDrain: 'beforeBufferDrain',
+  onTlsHandshake: 'beforeTlsHandshake',
+  onDeadline: 'beforeDeadline',
+} as const satisfies Record<HandlerMethod, string>;
+
+type Hooks = Partial<Record<(typeof HOOKS)[HandlerMethod], (e: unknown) => unknown>>;
 
 export function formatPeer(address: string | undefined, port: number | undefined): string {
   if (address === undefined) return 'unknown';

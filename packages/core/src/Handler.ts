@@ -1,4 +1,4 @@
-import type { CloseEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
+import type { CloseEvent, DeadlineEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
 import type { Listener } from './Listener';
 
 type Maybe<T> = T | Promise<T>;
@@ -7,6 +7,16 @@ type Maybe<T> = T | Promise<T>;
  * Application callbacks of a listener. Override what you need; every method may return a
  * promise (its rejection is reported through onError, never an unhandled rejection).
  * One handler instance serves all connections of its listener in a worker.
+ *
+ * **Protocol hooks.** A handler that implements a protocol (http.Handler, websocket.Handler…)
+ * puts its own part of an event in the matching `before*` method: the connection calls it
+ * first, then the `on*` method, so the protocol's logic runs however a user's subclass
+ * defines (or replaces) `onConnect`, `onClose`… — an override without a super call, or a
+ * class field `onClose = () => …`. A hook that returns `false` stops the event there (the
+ * `on*` method is not called): e.g. a protocol that consumes some messages itself. Hooks are
+ * synchronous; a throw is reported like a handler's (onError, BEYOD_HANDLER_FAILED).
+ * Applications override `on*`; a protocol's subclass that overrides a `before*` method must
+ * call super.
  */
 export class Handler {
   /** The listener this handler serves (set before any event). */
@@ -15,16 +25,33 @@ export class Handler {
   onConnect(_event: IOEvent): Maybe<void> {}
   onMessage(_event: MessageEvent): Maybe<void> {}
   onClose(_event: CloseEvent): Maybe<void> {}
-  /** A socket error, a handler that threw, a dropped send. The connection may carry on. */
+  /** A socket error, a handler that threw, a send dropped under the 'drop' policy. The connection may carry on. */
   onError(_event: ErrorEvent): Maybe<void> {}
   /** The parser refused the bytes; the connection is closed right after. */
   onBadPacket(_event: ErrorEvent): Maybe<void> {}
-  /** The send buffer went over maxSendBuffer: stop sending to this connection until onBufferDrain. */
+  /**
+   * The send buffer went over maxSendBuffer: stop pushing to this connection until
+   * onBufferDrain. Under the parser's 'pause' send policy its input is paused meanwhile; under
+   * 'drop', sends are dropped meanwhile.
+   */
   onBufferFull(_event: IOEvent): Maybe<void> {}
   onBufferDrain(_event: IOEvent): Maybe<void> {}
   onTlsHandshake(_event: IOEvent): Maybe<void> {}
+  /** The deadline armed with `connection.setDeadline(ms, kind)` passed (unless the parser owns deadlines). */
+  onDeadline(_event: DeadlineEvent): Maybe<void> {}
   /** A UDP datagram before parsing; return false to drop it. */
   onUdpPacket(_event: UdpPacketEvent): Maybe<void | boolean> {}
   onStartAccept(_event: ListenerEvent): Maybe<void> {}
   onStopAccept(_event: ListenerEvent): Maybe<void> {}
+
+  // Protocol hooks (see the class comment): run before the on* method of the same event.
+  protected beforeConnect?(event: IOEvent): boolean | void;
+  protected beforeMessage?(event: MessageEvent): boolean | void;
+  protected beforeClose?(event: CloseEvent): boolean | void;
+  protected beforeError?(event: ErrorEvent): boolean | void;
+  protected beforeBadPacket?(event: ErrorEvent): boolean | void;
+  protected beforeBufferFull?(event: IOEvent): boolean | void;
+  protected beforeBufferDrain?(event: IOEvent): boolean | void;
+  protected beforeTlsHandshake?(event: IOEvent): boolean | void;
+  protected beforeDeadline?(event: DeadlineEvent): boolean | void;
 }

@@ -60,6 +60,8 @@ export interface ListenerStats {
   badPackets: number;
   messagesIn: number;
   messagesOut: number;
+  /** Messages dropped on a full send buffer (the 'drop' send policy, or trySend()). */
+  dropped: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -101,7 +103,7 @@ export class Listener implements ListenerOptions {
   port = 0;
 
   private readonly counters = { accepted: 0, closed: 0, rejected: 0, badPackets: 0 };
-  private readonly closedTotals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  private readonly closedTotals = { messagesIn: 0, messagesOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0 };
   private addr: SocketAddress | undefined;
   private handlerObj: Handler | undefined;
   private parserObj: Parser<unknown, unknown> | undefined;
@@ -383,6 +385,7 @@ export class Listener implements ListenerOptions {
     const t = this.closedTotals;
     t.messagesIn += conn.messagesIn;
     t.messagesOut += conn.messagesOut;
+    t.dropped += conn.messagesDropped;
     t.bytesIn += conn.bytesIn;
     t.bytesOut += conn.bytesOut;
     if (this.connections.size === 0) this.emitEmpty();
@@ -450,12 +453,14 @@ export class Listener implements ListenerOptions {
       ...this.counters,
       messagesIn: this.closedTotals.messagesIn + this.udpCounters.messagesIn,
       messagesOut: this.closedTotals.messagesOut + this.udpCounters.messagesOut,
+      dropped: this.closedTotals.dropped,
       bytesIn: this.closedTotals.bytesIn + this.udpCounters.bytesIn,
       bytesOut: this.closedTotals.bytesOut + this.udpCounters.bytesOut,
     };
     for (const c of this.connections.values()) {
       s.messagesIn += c.messagesIn;
       s.messagesOut += c.messagesOut;
+      s.dropped += c.messagesDropped;
       s.bytesIn += c.bytesIn;
       s.bytesOut += c.bytesOut;
     }

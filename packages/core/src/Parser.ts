@@ -1,13 +1,24 @@
 import type { Endpoint } from './events';
 import type { SendBuffer } from './SendBuffer';
 
+/**
+ * What a connection does when its send buffer is over `maxSendBuffer` (see Parser.sendPolicy):
+ * - 'pause': nothing is ever dropped; the connection stops reading (and parsing) input until
+ *   the buffer drains — for byte streams and request/response protocols (HTTP, RESP, lines);
+ * - 'drop': sends made while the buffer is over the limit are dropped and counted — only for
+ *   protocols whose messages are independent of each other (a lost one shifts nothing).
+ */
+export type SendPolicy = 'pause' | 'drop';
+
 /** What encode() may return: one buffer or string, or several written back to back. */
 export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
 
 /**
  * Framing and codec of a listener or client (Workerman's ProtocolInterface).
  *
- * - `input(buffer, connection)` looks at the bytes received so far and returns
+ * - `input(buffer, connection)` looks at the bytes received so far, from the start of the next
+ *   packet (a contiguous view that may not hold all of them yet: when it returns 0 and more
+ *   bytes are waiting, it is called again with a longer view) and returns
  *   0 — not enough bytes to know the packet's length yet;
  *   n > 0 — the packet at the head of the buffer is n bytes long. It may return n as soon as
  *   the length is known (e.g. from a header), before all n bytes arrived: the connection then
@@ -18,13 +29,21 @@ export type Encoded = Buffer | string | ReadonlyArray<Buffer | string>;
  *
  * `maxPacketSize` (bytes, 0 = no limit) is enforced by the connection: a length over it is
  * refused as soon as input() reports it, and a buffer that reaches it without a packet
- * boundary is refused too — nothing past the limit is ever buffered.
+ * boundary is refused too — nothing past the limit is ever buffered. Nothing is allocated on a
+ * length's word either: the packet's buffer is made once all its bytes are here.
  *
  * A parser instance is shared by all connections of a listener; per-connection state goes in
  * `connection.parserState`. This base class frames nothing: every read is one packet.
  */
 export class Parser<In = Buffer, Out = Buffer | string> {
   maxPacketSize = 8 * 1024 * 1024;
+  /**
+   * The protocol's send policy (see SendPolicy). 'pause' by default: a framing cannot know
+   * whether the application's messages are independent (answers matched to requests are
+   * not), and a dropped write in a stream corrupts everything after it. A protocol of
+   * independent messages may declare 'drop'; a listener may set it in the parser's config.
+   */
+  sendPolicy: SendPolicy = 'pause';
 
   /**
    * Optional fast path for hot parsers: input() over `buffer[start, end)` and decode() of
@@ -38,6 +57,12 @@ export class Parser<In = Buffer, Out = Buffer | string> {
   decodeAt?(buffer: Buffer, start: number, length: number, connection: Endpoint): In;
   /** Optional fast path for encode(): append the encoded message to `out` (no Buffer of its own). */
   encodeTo?(message: Out, out: SendBuffer, connection: Endpoint): void;
+
+  /**
+   * Optional: the connection's deadline passed (see Endpoint.setDeadline). When a parser has
+   * this method it owns its connections' deadlines: the handler's onDeadline is not called.
+   */
+  onDeadline?(connection: Endpoint, kind: number): void;
 
   input(buffer: Buffer, _connection: Endpoint): number {
     return buffer.length;

@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { BaseConnection } from './BaseConnection';
 import { BeyodError, ErrorCodes } from './errors';
-import { CloseEvent, type CloseReason, IOEvent, MessageEvent } from './events';
+import { CloseEvent, type CloseReason, DeadlineEvent, IOEvent, MessageEvent } from './events';
 import { Parser } from './Parser';
 import { type SocketAddress, parseSocketUrl } from './url';
 
@@ -33,6 +33,7 @@ export interface StreamClientEvents {
   badPacket: [Error];
   bufferFull: [IOEvent];
   bufferDrain: [IOEvent];
+  deadline: [DeadlineEvent];
 }
 
 /**
@@ -51,6 +52,8 @@ export class StreamClient extends BaseConnection {
   reconnectInterval: number;
   /** Connection attempts made (the first included). */
   attempts = 0;
+  /** A client keeps reading while its send buffer is full: what it reads is what it waits for. */
+  protected override pausesInputWhenFull = false;
   private readonly addr: SocketAddress;
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   private readonly noDelay: boolean;
@@ -201,6 +204,10 @@ export class StreamClient extends BaseConnection {
   }
   protected dispatchBufferDrain(): void {
     this.emit('bufferDrain', new IOEvent(this));
+  }
+  protected override dispatchDeadline(kind: number): void {
+    if (this.parser.onDeadline !== undefined) super.dispatchDeadline(kind);
+    else this.emit('deadline', new DeadlineEvent(this, kind));
   }
   protected dispatchClose(reason: CloseReason, error: Error | undefined): void {
     this.emit('close', new CloseEvent(this, reason, error));

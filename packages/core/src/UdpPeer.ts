@@ -28,6 +28,20 @@ export class UdpPeer implements Endpoint {
     return this.listener._sendTo(data, this.port, this.address);
   }
 
+  /** A datagram is sent at once or not at all: same as send(). */
+  trySend(message: unknown, raw = false): boolean {
+    return this.send(message, raw);
+  }
+
+  /** Datagrams have no send buffer. */
+  get isFull(): boolean {
+    return false;
+  }
+
+  /** Datagrams have no connection: no deadline either. */
+  setDeadline(_ms: number, _kind?: number): void {}
+  clearDeadline(): void {}
+
   /** Datagrams have no connection to close; this sends `message` if given. */
   close(message?: unknown): void {
     if (message !== undefined) this.send(message);

@@ -14,10 +14,21 @@ export interface Endpoint {
   parserState: unknown;
   /** Application data attached to this connection. */
   readonly attributes: Map<string, unknown>;
-  /** Encode and send a message; false when the send buffer is full (see maxSendBuffer). */
+  /** Encode and send a message; false when the send buffer is full (see the parser's sendPolicy). */
   send(message: unknown, raw?: boolean): boolean;
+  /** Send unless the send buffer is full; a message that does not fit is dropped (counted). */
+  trySend(message: unknown, raw?: boolean): boolean;
+  /** True while the send buffer is over maxSendBuffer (until it drains). */
+  readonly isFull: boolean;
   /** Close (after sending `message` if given). */
   close(message?: unknown): void;
+  /**
+   * Arm the connection's one deadline `ms` from now, tagged `kind`; it replaces the one armed
+   * before. When it passes: the parser's onDeadline, or else the handler's. No-op over UDP.
+   */
+  setDeadline(ms: number, kind?: number): void;
+  /** Disarm the deadline. */
+  clearDeadline(): void;
 }
 
 export type Transport = 'tcp' | 'tls' | 'unix' | 'udp';
@@ -40,6 +51,14 @@ export class UdpPacketEvent<S extends Endpoint = Endpoint> {
   constructor(
     readonly sender: S,
     readonly packet: Buffer,
+  ) {}
+}
+
+/** onDeadline: the connection's deadline (setDeadline) passed; `kind` is the tag it was armed with. */
+export class DeadlineEvent<S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    readonly kind: number,
   ) {}
 }
 

@@ -17,6 +17,7 @@ export { BeyodError, ConfigError, type ErrorCode, ErrorCodes, type SerializedErr
 export {
   CloseEvent,
   type CloseReason,
+  DeadlineEvent,
   type Endpoint,
   ErrorEvent,
   IOEvent,
@@ -28,7 +29,7 @@ export {
 export { Handler } from './Handler';
 export { Listener, type ListenerOptions, type ListenerStats, type TlsOptions } from './Listener';
 export { type LogOptions, type Logger, createLogger, rootLogger, setRootLogger } from './logger';
-export { type Encoded, Parser } from './Parser';
+export { type Encoded, Parser, type SendPolicy } from './Parser';
 export { ReceiveBuffer } from './ReceiveBuffer';
 export { SendBuffer } from './SendBuffer';
 export {

@@ -10,48 +10,67 @@ describe('ReceiveBuffer', () => {
     expect(rb.length).toBe(0);
   });
 
-  it('joins chunks in order and takes packets from the head', () => {
+  it('keeps later chunks as they came; the head grows only when asked (extend / gather)', () => {
     const rb = new ReceiveBuffer();
     for (const c of ['ab', 'cd', 'ef', 'g']) rb.push(Buffer.from(c));
     expect(rb.length).toBe(7);
+    expect(rb.view().toString()).toBe('ab');
+    rb.extend();
     expect(rb.view().toString()).toBe('abcdefg');
     expect(rb.take(3).toString()).toBe('abc');
     rb.push(Buffer.from('hi'));
+    expect(rb.view().toString()).toBe('defg');
+    rb.gather(6);
     expect(rb.view().toString()).toBe('defghi');
   });
 
   it('never overwrites memory it handed out', () => {
     const rb = new ReceiveBuffer();
     rb.push(Buffer.from('abc'));
-    rb.push(Buffer.from('def')); // now owned, with spare room
+    rb.push(Buffer.from('def'));
+    rb.extend(); // now owned, with spare room
     const first = rb.take(2);
-    for (let i = 0; i < 100; i++) rb.push(Buffer.from('xyz'));
+    for (let i = 0; i < 100; i++) {
+      rb.push(Buffer.from('xyz'));
+      rb.extend();
+    }
     expect(first.toString()).toBe('ab');
   });
 
-  it('copies each byte O(1) times when a packet spans many chunks', () => {
+  it('copies each byte O(1) times when the head grows over many chunks (unknown length)', () => {
     const rb = new ReceiveBuffer();
     const chunk = Buffer.alloc(1000, 1);
     rb.push(chunk);
-    let reallocations = 0;
-    let last = rb.view().buffer;
+    const before = ReceiveBuffer.bytesCopied;
     for (let i = 0; i < 10_000; i++) {
       rb.push(chunk);
-      const now = rb.view().buffer;
-      if (now !== last) reallocations++;
-      last = now;
+      while (rb.contiguous < rb.length) rb.extend();
     }
     expect(rb.length).toBe(10_001_000);
-    // geometric growth: about log2(10 MB / 4 KB) reallocations, not one per chunk
-    expect(reallocations).toBeLessThan(20);
+    // geometric growth: each byte copied a bounded number of times, not once per chunk
+    expect(ReceiveBuffer.bytesCopied - before).toBeLessThan(4 * rb.length);
   });
 
-  it('reserve() makes room for a known packet length in one allocation', () => {
+  it('gather() copies the bytes of one packet once, and leaves the rest of the last chunk a view', () => {
     const rb = new ReceiveBuffer();
-    rb.push(Buffer.from('ab'));
-    rb.reserve(100_000);
-    const before = rb.view().buffer;
-    for (let i = 0; i < 99; i++) rb.push(Buffer.alloc(1000));
-    expect(rb.view().buffer).toBe(before);
+    const a = Buffer.from('0123456789');
+    const b = Buffer.from('abcdefghij');
+    rb.push(a.subarray(6)); // "6789"
+    rb.push(b);
+    const before = ReceiveBuffer.bytesCopied;
+    rb.gather(6);
+    expect(ReceiveBuffer.bytesCopied - before).toBe(6);
+    expect(rb.take(6).toString()).toBe('6789ab');
+    expect(rb.view().toString()).toBe('cdefghij');
+    expect(rb.view().buffer).toBe(b.buffer); // not copied
+  });
+
+  it('holds what it is given and allocates nothing for a length it was told', () => {
+    const rb = new ReceiveBuffer();
+    const header = Buffer.from([0x00, 0x7f, 0xff, 0xff]);
+    rb.push(header);
+    for (let i = 0; i < 10; i++) rb.push(Buffer.alloc(100));
+    expect(rb.length).toBe(1004);
+    expect(rb.view().buffer).toBe(header.buffer);
   });
 });

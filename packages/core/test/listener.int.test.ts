@@ -257,7 +257,7 @@ describe('Listener: bad input', () => {
 });
 
 describe('Listener: limits and flow control', () => {
-  it('backpressure: a reader that does not read fires bufferFull; draining fires bufferDrain', async () => {
+  it('backpressure (drop policy): a reader that does not read fires bufferFull; draining fires bufferDrain', async () => {
     let conn: Connection | undefined;
     const seen: string[] = [];
     const errors: string[] = [];
@@ -275,7 +275,7 @@ describe('Listener: limits and flow control', () => {
         errors.push(e.error.code ?? '');
       }
     }
-    const l = await startListener({ handler: Pusher, maxSendBuffer: 64 * 1024 });
+    const l = await startListener({ handler: Pusher, parser: { class: frame.Parser, sendPolicy: 'drop' }, maxSendBuffer: 64 * 1024 });
     const c = await client(l);
     c.socket.pause(); // do not read
     await until(() => conn);

@@ -3,10 +3,14 @@
  * deadline. Where node:http refuses a request, the same bytes are sent to a node:http server in
  * the same test and both answers are compared.
  */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as nodeHttp from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { ErrorEvent } from '@beyod/core';
 import { http } from '@beyod/protocols';
-import { Cleanup, RawClient } from 'test-helpers';
+import { Cleanup, RawClient, tmpDir, until } from 'test-helpers';
 import { parseResponses, startHttp } from './httpTestUtil';
 
 const cleanup = new Cleanup();
@@ -52,8 +56,8 @@ async function exchange(port: number, data: string, responses: number, ms = 3000
   } catch (e) {
     if (!c.closed) throw e;
   }
-  // after a refusal the server closes: wait for it, so "closed" is the server's decision
-  if (parseResponses(c.received).some((r) => r.status >= 400)) await c.waitClose(ms);
+  // after an answer that closes the connection, wait for the close, so "closed" is the server's doing
+  if (parseResponses(c.received).some((r) => r.headers.connection === 'close')) await c.waitClose(ms);
   const rs = parseResponses(c.received);
   return { statuses: rs.map((r) => r.status), closed: c.closed, bodies: rs.map((r) => r.body.toString('latin1')) };
 }
@@ -150,5 +154,233 @@ describe('strict HTTP/1.1 edge: what is valid is still served', () => {
       ['/plain?d=2', '/plain', { d: '2' }, 'plain.example'],
     ]);
     seen = [];
+  });
+});
+
+/** A site: public/ (small.txt, sub/a.txt, a directory whose index.html links outside) and a secret beside it. */
+function site(): string {
+  const dir = tmpDir('beyod-hostile-');
+  cleanup.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pub = path.join(dir, 'public');
+  fs.mkdirSync(path.join(pub, 'sub'), { recursive: true });
+  fs.mkdirSync(path.join(pub, 'leaky'));
+  fs.writeFileSync(path.join(pub, 'small.txt'), 'small');
+  fs.writeFileSync(path.join(pub, 'sub', 'a.txt'), 'a');
+  fs.writeFileSync(path.join(dir, 'secret.html'), 'TOP SECRET');
+  fs.symlinkSync(path.join(dir, 'secret.html'), path.join(pub, 'leaky', 'index.html'));
+  return dir;
+}
+
+class Forms extends http.Handler {
+  override routes = {
+    'GET /second': (_req: http.HttpRequest, res: http.HttpResponse) => res.end('second'),
+    'GET /query': (req: http.HttpRequest, res: http.HttpResponse) => res.json(shape(req.query)),
+    'GET /cookies': (req: http.HttpRequest, res: http.HttpResponse) => res.json(shape(req.cookies)),
+    'POST /form': async (req: http.HttpRequest, res: http.HttpResponse) => res.json(shape((await req.form()).fields)),
+  };
+}
+
+/** What a handler can see of a parsed object: its prototype, own keys, and what a lookup of inherited names gives. */
+function shape(o: Record<string, unknown>): unknown {
+  return {
+    proto: Object.getPrototypeOf(o) === null ? 'null' : 'object',
+    constructor: typeof o.constructor,
+    entries: Object.entries(o),
+  };
+}
+
+describe('static files: nothing outside documentRoot, no odd paths', () => {
+  async function staticSite() {
+    const l = await startHttp(cleanup, Object.assign(new http.Handler(), { documentRoot: 'public' }), { basePath: site() });
+    return l;
+  }
+
+  it('a directory whose index.html is a symlink to a file outside the root is not served', async () => {
+    const l = await staticSite();
+    const r = await exchange(l.port, 'GET /leaky/ HTTP/1.1\r\nHost: x\r\n\r\n', 1);
+    expect(r.statuses[0]).not.toBe(200);
+    expect(r.bodies.join('')).not.toContain('SECRET');
+  });
+
+  it('GET //sub is not redirected to the protocol-relative //sub/', async () => {
+    const l = await staticSite();
+    const c = await RawClient.connect({ host: '127.0.0.1', port: l.port });
+    cleanup.add(c, (x) => x.destroy());
+    c.write('GET //sub HTTP/1.1\r\nHost: x\r\n\r\nGET /%2Fsub HTTP/1.1\r\nHost: x\r\n\r\nGET /sub HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitUntil((b) => parseResponses(b).length === 3, 3000, '3 responses');
+    const rs = parseResponses(c.received);
+    for (const r of rs) expect(r.headers.location ?? '/').not.toMatch(/^\/\//);
+    expect(rs.map((r) => r.status)).toEqual([404, 404, 301]);
+    expect(rs[2]?.headers.location).toBe('/sub/');
+  });
+
+  it.each(['/small.txt/', '/sub//a.txt', '//small.txt', '/sub/a.txt//'])('%s is 404, as nginx answers', async (target) => {
+    const l = await staticSite();
+    const r = await exchange(l.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\nGET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n`, 2);
+    expect(r.statuses).toEqual([404, 200]);
+    expect(r.bodies[1]).toBe('small');
+  });
+
+  it('If-Range with a weak ETag never matches (strong comparison): the whole file; Last-Modified does', async () => {
+    const l = await staticSite();
+    const first = await exchange(l.port, 'GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n', 1);
+    expect(first.statuses).toEqual([200]);
+    const c = await RawClient.connect({ host: '127.0.0.1', port: l.port });
+    cleanup.add(c, (x) => x.destroy());
+    c.write('GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitUntil((b) => parseResponses(b).length === 1);
+    const h = parseResponses(c.received)[0]?.headers ?? {};
+    const etag = h.etag as string;
+    expect(etag).toMatch(/^W\//);
+    const ranged = (ifRange: string) => `GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=1-2\r\nIf-Range: ${ifRange}\r\n\r\n`;
+    const r = await exchange(l.port, ranged(etag) + ranged(etag.slice(2)) + ranged(h['last-modified'] as string), 3);
+    expect(r.statuses).toEqual([200, 200, 206]);
+    expect(r.bodies).toEqual(['small', 'small', 'ma']);
+  });
+});
+
+describe('query, cookies and form fields are null-prototype objects; fields are bounded', () => {
+  it('?__proto__=x and ?hasOwnProperty=x are plain keys, nothing inherited', async () => {
+    const l = await startHttp(cleanup, Forms);
+    const r = await exchange(
+      l.port,
+      'GET /query?__proto__=x&hasOwnProperty=y&a=1 HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'GET /cookies HTTP/1.1\r\nHost: x\r\nCookie: __proto__=p; constructor=c\r\n\r\n' +
+        'POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 27\r\n\r\n__proto__=1&__proto__=2&b=3',
+      3,
+    );
+    expect(r.statuses).toEqual([200, 200, 200]);
+    expect(r.bodies.map((b) => JSON.parse(b))).toEqual([
+      {
+        proto: 'null',
+        constructor: 'undefined',
+        entries: [
+          ['__proto__', 'x'],
+          ['hasOwnProperty', 'y'],
+          ['a', '1'],
+        ],
+      },
+      {
+        proto: 'null',
+        constructor: 'string',
+        entries: [
+          ['__proto__', 'p'],
+          ['constructor', 'c'],
+        ],
+      },
+      {
+        proto: 'null',
+        constructor: 'undefined',
+        entries: [
+          ['__proto__', ['1', '2']],
+          ['b', '3'],
+        ],
+      },
+    ]);
+  });
+
+  it('an urlencoded body of 811k fields is refused with 413 before it is parsed; maxFields is the bound', async () => {
+    const errors: Array<Error & { code?: string }> = [];
+    class F extends Forms {
+      override onError(e: ErrorEvent): void {
+        errors.push(e.error);
+      }
+    }
+    const l = await startHttp(cleanup, F, {}, { class: http.Parser, maxPacketSize: 16 * 1024 * 1024 });
+    const body = 'a=1&'.repeat(811_000).slice(0, -1);
+    const form = (b: string) =>
+      `POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${b.length}\r\n\r\n${b}`;
+    const r = await exchange(l.port, form(body) + SECOND, 2, 10_000);
+    expect(r.statuses).toEqual([413, 200]);
+    expect(errors[0]?.code).toBe(http.HttpErrorCodes.TOO_MANY_FIELDS);
+    const atLimit = Array.from({ length: 1000 }, (_, i) => `f${i}=${i}`).join('&');
+    const r2 = await exchange(l.port, form(atLimit) + form(`${atLimit}&one=more`), 2);
+    expect(r2.statuses).toEqual([200, 413]);
+    expect((JSON.parse(r2.bodies[0] as string) as { entries: unknown[] }).entries).toHaveLength(1000);
+  });
+
+  it('maxFields counts multipart fields too, and is a handler option', async () => {
+    const l = await startHttp(cleanup, Object.assign(new Forms(), { maxFields: 2 }));
+    const part = (name: string) => `--b\r\nContent-Disposition: form-data; name="${name}"\r\n\r\nv\r\n`;
+    const mp = (n: number) => {
+      const b = `${Array.from({ length: n }, (_, i) => part(`p${i}`)).join('')}--b--\r\n`;
+      return `POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${b.length}\r\n\r\n${b}`;
+    };
+    const r = await exchange(l.port, mp(2) + mp(3), 2);
+    expect(r.statuses).toEqual([200, 413]);
+  });
+});
+
+describe('out of file descriptors: a worker under a low ulimit -n', () => {
+  const REGISTER = path.resolve(__dirname, '../../cli/register.js');
+  const SERVER = path.resolve(__dirname, 'fixtures/staticServer.ts');
+
+  /** The static server in a child process under `ulimit -n limit`; its port once it listens. */
+  async function staticChild(limit: number, root: string): Promise<{ port: number; output: () => string; alive: () => boolean }> {
+    const child = spawn('sh', ['-c', `ulimit -n ${limit} && exec "${process.execPath}" -r "${REGISTER}" "${SERVER}" "${root}"`], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let exited = false;
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', () => (exited = true));
+    cleanup.defer(() => {
+      if (!exited) child.kill('SIGKILL');
+    });
+    const port = await until(() => Number(/port (\d+)/.exec(out)?.[1] ?? 0), 15_000, `the child to listen (output: ${out})`);
+    return { port, output: () => out, alive: () => !exited };
+  }
+
+  function files(n: number): string {
+    const dir = tmpDir('beyod-fd-');
+    cleanup.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, `f${i}.txt`), `file ${i}\n`);
+    fs.writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(100_000, 1));
+    return dir;
+  }
+
+  const gets = (n: number, file: (i: number) => string) =>
+    Array.from({ length: n }, (_, i) => `GET /${file(i)} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
+
+  it('10,000 pipelined static GETs under ulimit -n 1024: every one answered, the worker carries on', async () => {
+    const child = await staticChild(1024, files(50));
+    const r = await exchange(
+      child.port,
+      gets(10_000, (i) => `f${i % 50}.txt`),
+      10_000,
+      20_000,
+    );
+    expect(r.statuses).toHaveLength(10_000);
+    expect(r.statuses.every((s) => s === 200)).toBe(true);
+    expect(r.bodies[9_999]).toBe('file 49\n');
+    expect(child.alive()).toBe(true);
+  });
+
+  it('files pipelined on many connections under ulimit -n 48: each answered 200 or 503, never a crash', async () => {
+    const child = await staticChild(48, files(4));
+    const conns = 10;
+    const per = 40;
+    // Every connection is accepted first (one answered request each): running out of
+    // descriptors on accept is the listener's business, this test is about file opens.
+    const clients = await Promise.all(Array.from({ length: conns }, () => RawClient.connect({ host: '127.0.0.1', port: child.port })));
+    for (const c of clients) cleanup.add(c, (x) => x.destroy());
+    for (const c of clients) c.write(gets(1, () => 'f0.txt'));
+    await Promise.all(clients.map((c) => c.waitUntil((b) => parseResponses(b).length === 1, 10_000, 'the first answer')));
+    for (const c of clients) c.write(gets(per, (i) => (i % 2 ? 'big.bin' : `f${i % 4}.txt`)));
+    await Promise.all(clients.map((c) => c.waitUntil((b) => parseResponses(b).length === per + 1, 20_000, `${per + 1} answers`)));
+    const statuses = clients.flatMap((c) => parseResponses(c.received).map((r) => r.status));
+    expect(statuses).toHaveLength(conns * (per + 1));
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(statuses).toContain(503); // the limit was reached: the test tried what it says
+    expect(child.alive()).toBe(true);
+    expect(child.output()).not.toContain('uncaught');
+    // and it still serves
+    const after = await exchange(
+      child.port,
+      gets(1, () => 'f1.txt'),
+      1,
+    );
+    expect(after).toMatchObject({ statuses: [200], bodies: ['file 1\n'] });
   });
 });

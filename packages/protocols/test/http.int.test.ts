@@ -447,3 +447,54 @@ describe('http: forms', () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe('http: the protocol part runs however the application defines its handler methods', () => {
+  it('class-field onConnect, onMessage and onClose keep the keep-alive clock, request handling and the close cleanup', async () => {
+    let streamClosed = false;
+    const seen: string[] = [];
+    class Fields extends http.Handler {
+      override onConnect = (): void => void seen.push('connect');
+      override onMessage = (): void => void seen.push('message');
+      override onClose = (): void => void seen.push('close');
+      override onRequest(req: http.HttpRequest, res: http.HttpResponse): void {
+        if (req.path !== '/endless') return res.end('plain');
+        const endless = new Readable({ read: () => void endless.push(Buffer.alloc(16 * 1024, 1)) });
+        endless.on('close', () => (streamClosed = true));
+        res.end(endless);
+      }
+    }
+    const l = await startHttp(cleanup, Fields, {}, { class: http.Parser, keepAliveTimeout: 0.3 });
+    // requests are answered, and never reach the application's onMessage
+    const c = await rawClient(cleanup, l);
+    c.write('GET /plain HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await responses(c, 1))[0]?.body.toString()).toBe('plain');
+    // the keep-alive clock armed on connect still closes an idle connection
+    await c.waitClose(3000);
+    // the close cleanup still stops a response's stream when its client goes away
+    const s = await rawClient(cleanup, l);
+    s.write('GET /endless HTTP/1.1\r\nHost: x\r\n\r\n');
+    await s.waitBytes(64 * 1024);
+    s.destroy();
+    await until(() => streamClosed, 3000, 'the stream destroyed');
+    expect(seen.filter((e) => e === 'message')).toEqual([]);
+    expect(seen.filter((e) => e === 'close')).toHaveLength(2);
+  });
+
+  it('an onClose given in the config ({ class, onClose }) is called, and the cleanup still runs', async () => {
+    const closes: string[] = [];
+    let streamClosed = false;
+    class Endless extends http.Handler {
+      override onRequest(_req: http.HttpRequest, res: http.HttpResponse): void {
+        const endless = new Readable({ read: () => void endless.push(Buffer.alloc(16 * 1024, 1)) });
+        endless.on('close', () => (streamClosed = true));
+        res.end(endless);
+      }
+    }
+    const l = await startHttp(cleanup, { class: Endless, onClose: (e: { reason: string }) => closes.push(e.reason) });
+    const s = await rawClient(cleanup, l);
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await s.waitBytes(64 * 1024);
+    s.destroy();
+    await until(() => streamClosed && closes.length === 1, 3000, 'the stream destroyed and onClose called');
+  });
+});

@@ -107,6 +107,21 @@ describe('redis.Client against a misbehaving server', () => {
     ]);
   });
 
+  it('a pipeline far over maxSendBuffer loses no command (RESP is a stream: sends are never dropped)', async () => {
+    // Failed before without the client's maxSendBuffer = MAX_SAFE_INTEGER workaround: past
+    // 1 MiB queued, commands were dropped and their promises never settled. The fake server
+    // speaks RESP too, so it stops reading while its replies back up instead of dropping them.
+    const { handler, url, listener } = await fake((cmd) => `$${String(cmd[1]).length}\r\n${String(cmd[1])}\r\n`);
+    const c = client(url);
+    await c.connect();
+    const value = 'v'.repeat(8 * 1024);
+    const replies = await Promise.all(Array.from({ length: 3000 }, (_, i) => c.call('ECHO', `${i}`, value)));
+    expect(replies).toEqual(Array.from({ length: 3000 }, (_, i) => `${i}`));
+    expect(handler.commands.length).toBe(3000);
+    expect(c.messagesDropped).toBe(0);
+    expect(listener.getStats().dropped).toBe(0);
+  });
+
   it('keeps MULTI ... EXEC together even when queued while connecting', async () => {
     const { handler, url } = await fake((cmd) =>
       cmd[0] === 'EXEC' ? '*2\r\n+OK\r\n:2\r\n' : cmd[0] === 'MULTI' ? '+OK\r\n' : '+QUEUED\r\n',

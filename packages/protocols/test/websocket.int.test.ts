@@ -337,3 +337,24 @@ describe('permessage-deflate with the ws client', () => {
     }
   });
 });
+
+describe('websocket: handler methods defined as class fields', () => {
+  it('onMessage and onClose fields get messages and the close code; pings are still answered by the protocol', async () => {
+    const closes: number[] = [];
+    class Fields extends websocket.Handler {
+      override onMessage = (e: websocket.WebSocketMessageEvent): void => void e.sender.send(`field ${String(e.message)}`);
+      override onClose = (e: websocket.WebSocketCloseEvent): void => void closes.push(e.code);
+    }
+    const l = await startHttp(cleanup, Fields, {}, websocket.Parser);
+    const ws = await connect(`ws://127.0.0.1:${l.port}`);
+    ws.send('hi');
+    expect((await nextMessage(ws)).data.toString()).toBe('field hi');
+    ws.ping('p');
+    await once(ws, 'pong', { signal: AbortSignal.timeout(3000) });
+    const done = closed(ws);
+    ws.close(4000);
+    await done;
+    await until(() => closes.length === 1);
+    expect(closes).toEqual([4000]);
+  });
+});

@@ -1,13 +1,33 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BeyodError, type CloseEvent, type Connection, ErrorEvent, Handler, type IOEvent, type MessageEvent, toError } from '@beyod/core';
+import {
+  BeyodError,
+  type CloseEvent,
+  type Connection,
+  type DeadlineEvent,
+  ErrorEvent,
+  Handler,
+  type IOEvent,
+  type MessageEvent,
+  toError,
+} from '@beyod/core';
 import { HttpErrorCodes } from './errors';
 import type { FormOptions } from './form';
 import { HttpParser } from './HttpParser';
-import { HttpRequest } from './HttpRequest';
+import { HttpRequest, nullObject } from './HttpRequest';
 import { HttpResponse } from './HttpResponse';
 import { refuse } from './refuse';
-import { type HttpState, TIMER_NONE, httpStateOf } from './state';
+import {
+  CONTINUE_EXPECTED,
+  type HttpState,
+  TIMER_BODY,
+  TIMER_HEAD,
+  TIMER_IDLE,
+  TIMER_NONE,
+  disarm,
+  httpStateOf,
+  isHttpDeadline,
+} from './state';
 import { serveStatic } from './static';
 
 /** A route's function: like onRequest, `this` is the handler. */
@@ -20,7 +40,7 @@ interface CompiledRoute {
   fn: RouteFunction;
 }
 
-type Hook = (event: never) => unknown;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
 /**
  * Serves HTTP requests decoded by http.Parser. Routes (`routes` or route()) are tried first,
@@ -29,9 +49,11 @@ type Hook = (event: never) => unknown;
  * response is ended when the promise resolves, if they did not end it. A throw answers 500
  * (400/413 for a bad form body) and goes to onError.
  *
- * The protocol's part of onConnect, onMessage, onClose and onBufferDrain runs before a
- * subclass's override of them, so subclasses need no super call there; onMessage is only
- * called with messages of a protocol the connection switched to (see onUpgrade).
+ * The protocol's own work runs in core's protocol hooks (beforeConnect, beforeMessage,
+ * beforeClose, beforeBufferDrain, beforeDeadline), so it happens however a subclass defines
+ * onConnect, onClose… (an override without super, or a class field `onClose = () => …`).
+ * Requests never reach onMessage: it gets only the messages of a protocol the connection
+ * switched to (see onUpgrade).
  */
 export class HttpHandler extends Handler {
   /** Directory of static files, relative to the app directory ('' = no static files). */
@@ -48,33 +70,22 @@ export class HttpHandler extends Handler {
   maxFileSize = 0;
   /** Most files in one request. */
   maxFiles = 20;
+  /** Most static files open at once for one connection (pipelined requests wait their turn). */
+  maxOpenFiles = 4;
+  /** Most fields (not files) in one form body, urlencoded or multipart; over it form() rejects and the request is answered 413. */
+  maxFields = 1000;
 
   private compiled: CompiledRoute[] | undefined;
+  private outOfFilesLoggedAt = 0;
+  /** Out of file descriptors on a static file: the request got 503; warn, at most every 10 s. */
+  private readonly outOfFiles = (e: Error): void => {
+    const now = Date.now();
+    if (now - this.outOfFilesLoggedAt < 10_000) return;
+    this.outOfFilesLoggedAt = now;
+    this.listener?.logger.warn({ err: e.message }, 'out of file descriptors serving static files: answering 503 (raise ulimit -n?)');
+  };
   private root: string | null | undefined;
   private formOpts: FormOptions | undefined;
-
-  constructor() {
-    super();
-    // The connection calls handler methods by name: run the protocol's part, then whatever the
-    // subclass defined (which, if it calls super, reaches the empty core method).
-    this.chainHook('onConnect', (e: IOEvent) => this.protocolConnect(e));
-    this.chainHook('onClose', (e: CloseEvent) => this.protocolClose(e));
-    this.chainHook('onBufferDrain', (e: IOEvent) => this.protocolDrain(e));
-    this.chainHook('onMessage', (e: MessageEvent) => this.protocolMessage(e));
-  }
-
-  /**
-   * @internal Replace method `name` on this instance by `before`, then the method as the
-   * subclass defined it, given what `before` returned (nothing: the subclass's is not called).
-   */
-  protected chainHook<E, F>(name: 'onConnect' | 'onClose' | 'onBufferDrain' | 'onMessage', before: (event: E) => F | undefined): void {
-    const self = this as unknown as Record<string, Hook>;
-    const after = self[name] as (this: unknown, e: F) => unknown;
-    self[name] = ((event: E) => {
-      const next = before(event);
-      return next === undefined ? undefined : after.call(this, next);
-    }) as Hook;
-  }
 
   /** Add a route: `method` is a method name or '*'; `pattern` may hold ":name" segments and end with "*". */
   route(method: string, pattern: string, fn: RouteFunction): this {
@@ -84,19 +95,26 @@ export class HttpHandler extends Handler {
 
   /**
    * The protocol's part of onMessage: a request is answered here (routes, onRequest, onUpgrade)
-   * and goes no further. Anything else is a message of the protocol the connection switched
-   * to (see onUpgrade) and goes on to onMessage.
+   * and goes no further, as does the head of a request waiting for its 100 Continue. Anything
+   * else is a message of the protocol the connection switched to (see onUpgrade) and goes on
+   * to onMessage.
    */
-  protected protocolMessage(event: MessageEvent): MessageEvent | undefined {
+  protected override beforeMessage(event: MessageEvent): boolean {
     const req = event.message;
-    if (!(req instanceof HttpRequest)) return event;
+    if (!(req instanceof HttpRequest)) {
+      if (req !== CONTINUE_EXPECTED) return true;
+      // Only when nothing is in flight: a 100 must not overtake earlier responses (the client
+      // then sends its body after its own timeout, RFC 9110 10.1.1).
+      if (httpStateOf(event.sender)?.queue.length === 0) event.sender.send(CONTINUE, true);
+      return false;
+    }
     const conn = event.sender as Connection;
     const state = httpStateOf(conn);
-    if (state === undefined) return undefined;
+    if (state === undefined) return false;
     if (req._error !== undefined) {
       this.log(conn, 'debug', `refused request: ${req._error.message}`, req._error.code);
       refuse(conn, state, req._error, req);
-      return undefined;
+      return false;
     }
     const res = new HttpResponse(req, conn, state);
     state.queue.push(res);
@@ -105,9 +123,9 @@ export class HttpHandler extends Handler {
     req.formOptions = this.formOptions();
     // An upgrade is offered only when nothing else is in flight (the switch must come right
     // after the responses before it); otherwise Upgrade is ignored, as RFC 9110 7.8 allows.
-    if (req.upgrade !== '' && req.keepAlive && state.queue.length === 1 && this.onUpgrade(req, res, conn)) return undefined;
+    if (req.upgrade !== '' && req.keepAlive && state.queue.length === 1 && this.onUpgrade(req, res, conn)) return false;
     this.dispatch(req, res, conn);
-    return undefined;
+    return false;
   }
 
   /**
@@ -150,7 +168,13 @@ export class HttpHandler extends Handler {
   onRequest(req: HttpRequest, res: HttpResponse): void | Promise<void> {
     const root = this.documentRootPath();
     if (root === null) return this.notFound(res);
-    return serveStatic(req, res, { root, indexFiles: this.indexFiles, directoryListing: this.directoryListing }).then((served) => {
+    return serveStatic(req, res, {
+      root,
+      indexFiles: this.indexFiles,
+      directoryListing: this.directoryListing,
+      maxOpenFiles: this.maxOpenFiles,
+      onOutOfFiles: this.outOfFiles,
+    }).then((served) => {
       if (!served) this.notFound(res);
     });
   }
@@ -181,6 +205,7 @@ export class HttpHandler extends Handler {
       uploadDir: this.uploadDir === '' ? undefined : path.resolve(this.listener?.basePath ?? process.cwd(), this.uploadDir),
       maxFileSize: this.maxFileSize,
       maxFiles: this.maxFiles,
+      maxFields: this.maxFields,
     };
     return this.formOpts;
   }
@@ -188,7 +213,12 @@ export class HttpHandler extends Handler {
   private requestFailed(req: HttpRequest, res: HttpResponse, conn: Connection, e: unknown): void {
     const cause = toError(e);
     const code = (cause as { code?: string }).code;
-    const status = code === HttpErrorCodes.BAD_FORM ? 400 : code === HttpErrorCodes.BODY_TOO_LARGE ? 413 : 500;
+    const status =
+      code === HttpErrorCodes.BAD_FORM
+        ? 400
+        : code === HttpErrorCodes.BODY_TOO_LARGE || code === HttpErrorCodes.TOO_MANY_FIELDS
+          ? 413
+          : 500;
     const error =
       status === 500
         ? new BeyodError(
@@ -221,7 +251,7 @@ export class HttpHandler extends Handler {
       if (r.method !== '*' && r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) continue;
       const m = r.regex.exec(req.path);
       if (!m) continue;
-      const params: Record<string, string> = {};
+      const params = nullObject<string>();
       r.keys.forEach((k, i) => {
         const v = m[i + 1] ?? '';
         try {
@@ -257,32 +287,61 @@ export class HttpHandler extends Handler {
   }
 
   /** The protocol's part of onConnect: start the connection's keep-alive clock. */
-  protected protocolConnect(event: IOEvent): IOEvent | undefined {
+  protected override beforeConnect(event: IOEvent): void {
     const parser = this.listener?.parserInstance;
     if (parser instanceof HttpParser) parser.watch(event.sender);
-    return event;
   }
 
   /** The protocol's part of onClose: drop unsent responses, stop their streams, remove uploads. */
-  protected protocolClose(event: CloseEvent): CloseEvent | undefined {
+  protected override beforeClose(event: CloseEvent): void {
     const state = httpStateOf(event.sender);
-    if (state === undefined) return event;
+    if (state === undefined) return;
     state.closing = true;
     state.timer = TIMER_NONE;
     state.drainWaiter = undefined;
     for (const r of state.queue.splice(0)) r._abort();
-    return event;
   }
 
   /** The protocol's part of onBufferDrain: resume a streamed body paused by backpressure. */
-  protected protocolDrain(event: IOEvent): IOEvent | undefined {
+  protected override beforeBufferDrain(event: IOEvent): void {
     const state: HttpState | undefined = httpStateOf(event.sender);
     const waiter = state?.drainWaiter;
     if (state !== undefined && waiter !== undefined) {
       state.drainWaiter = undefined;
       waiter.resume();
     }
-    return event;
+  }
+
+  /**
+   * HTTP's deadlines (armed by the parser): a head or body not complete in time is answered
+   * 408; an idle keep-alive connection is closed. Other deadlines (an application's, on a
+   * switched connection) go on to onDeadline.
+   */
+  protected override beforeDeadline(event: DeadlineEvent): boolean {
+    if (!isHttpDeadline(event.kind)) return true;
+    const conn = event.sender;
+    const state = httpStateOf(conn);
+    if (state === undefined || state.timer !== event.kind) return false;
+    const parser = this.listener?.parserInstance;
+    const limits = parser instanceof HttpParser ? parser : undefined;
+    if (event.kind === TIMER_HEAD) {
+      refuse(conn, state, {
+        status: 408,
+        code: HttpErrorCodes.HEADER_TIMEOUT,
+        message: `request head not complete within headerTimeout ${limits?.headerTimeout ?? '?'} s`,
+      });
+    } else if (event.kind === TIMER_BODY) {
+      refuse(conn, state, {
+        status: 408,
+        code: HttpErrorCodes.REQUEST_TIMEOUT,
+        message: `request body not complete within requestTimeout ${limits?.requestTimeout ?? '?'} s`,
+      });
+    } else if (event.kind === TIMER_IDLE && state.queue.length === 0) {
+      disarm(conn, state);
+      state.closing = true;
+      conn.close();
+    }
+    return false;
   }
 
   private log(conn: Connection, level: 'debug' | 'error', msg: string, code: string): void {

@@ -2,13 +2,11 @@ import { type Encoded, type Endpoint, Parser } from '@beyod/core';
 import { HttpErrorCodes } from './errors';
 import { HeadError, parseHead } from './head';
 import { HttpRequest } from './HttpRequest';
-import { refuse } from './refuse';
-import { HttpState, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE } from './state';
+import { CONTINUE_EXPECTED, HttpState, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE, arm, disarm } from './state';
 import { switchConnection, switchedParser } from './upgrade';
 
 const CR = 13;
 const LF = 10;
-const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 /** Longest chunk-size line (size, extensions) accepted in a chunked body. */
 const MAX_CHUNK_LINE = 1024;
@@ -28,9 +26,13 @@ const MAX_LEADING_EMPTY = 64;
  *   seconds after its first byte is answered 408 (slowloris), and so is a request whose body
  *   is not complete `requestTimeout` seconds after it began; a connection idle between
  *   requests for `keepAliveTimeout` seconds is closed.
- * - `Expect: 100-continue` is answered by the parser as soon as the head is accepted, unless
- *   earlier responses are still in flight (then the client sends its body after its own
- *   timeout, as RFC 9110 10.1.1 provides).
+ * - The deadlines are the connection's (core's setDeadline, kinds TIMER_*): http.Handler
+ *   answers them (beforeDeadline). The parser only arms and clears them: framing is its job,
+ *   writing the handler's.
+ * - A request with `Expect: 100-continue` whose body has not started arriving is framed as
+ *   two packets: its head (decoded as CONTINUE_EXPECTED, which http.Handler answers with
+ *   100 Continue unless earlier responses are still in flight — then the client sends its
+ *   body after its own timeout, as RFC 9110 10.1.1 provides), then its body.
  *
  * decode() gives an HttpRequest; http.Handler answers it. encode() passes bytes through.
  *
@@ -48,9 +50,6 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   /** Seconds a client has from the first byte of a request to the last byte of its body (0 = no limit). */
   requestTimeout = 300;
 
-  private readonly watched = new Set<Endpoint>();
-  private sweeper: NodeJS.Timeout | undefined = undefined;
-
   /** The connection's state, created on its first use. */
   stateOf(conn: Endpoint): HttpState {
     const s = conn.parserState;
@@ -63,11 +62,7 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   /** Start the keep-alive clock of a new connection (http.Handler calls it on connect). */
   watch(conn: Endpoint): void {
     const s = this.stateOf(conn);
-    if (s.timer === TIMER_NONE && this.keepAliveTimeout > 0) {
-      s.timer = TIMER_IDLE;
-      s.deadline = Date.now() + this.keepAliveTimeout * 1000;
-      this.track(conn);
-    }
+    if (s.timer === TIMER_NONE && this.keepAliveTimeout > 0) arm(conn, s, TIMER_IDLE, this.keepAliveTimeout * 1000);
   }
 
   /**
@@ -80,7 +75,7 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     const s = conn.parserState;
     if (s instanceof HttpState) {
       s.closing = true;
-      s.timer = TIMER_NONE;
+      disarm(conn, s);
     }
     switchConnection(conn, parser, state);
   }
@@ -90,66 +85,71 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     if (up !== undefined) return up.input(buffer, conn);
     const s = this.stateOf(conn);
     if (s.failed) throw new HeadError(400, 'bytes after a refused request');
-    if (s.head !== undefined) return this.scanChunked(buffer, s);
+    const inBody = s.head;
+    if (inBody !== undefined) return inBody.chunked ? this.scanChunked(buffer, s) : inBody.contentLength;
 
     let lead = 0;
     while (lead < buffer.length && (buffer[lead] === CR || buffer[lead] === LF)) lead++;
-    if (lead > MAX_LEADING_EMPTY) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'too many empty lines before the request');
+    if (lead > MAX_LEADING_EMPTY) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'too many empty lines before the request');
     if (lead === buffer.length) return 0;
     if (s.timer !== TIMER_HEAD) {
       s.startedAt = Date.now();
-      if (this.headerTimeout > 0) {
-        s.timer = TIMER_HEAD;
-        s.deadline = s.startedAt + this.headerTimeout * 1000;
-        this.track(conn);
-      } else {
-        s.timer = TIMER_NONE;
-      }
+      if (this.headerTimeout > 0) arm(conn, s, TIMER_HEAD, this.headerTimeout * 1000);
+      else disarm(conn, s);
     }
     const limit = this.maxPacketSize > 0 ? Math.min(this.maxHeaderSize, this.maxPacketSize - 1) : this.maxHeaderSize;
     const end = findHeadEnd(buffer, lead, s);
     if (end < 0) {
-      if (end === BARE) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'a line of the request head does not end with CRLF');
-      if (buffer.length - lead > limit) return this.tooLargeHead(s, buffer.length - lead, limit);
+      if (end === BARE) return this.fail(conn, s, 400, HttpErrorCodes.BAD_REQUEST, 'a line of the request head does not end with CRLF');
+      if (buffer.length - lead > limit) return this.tooLargeHead(conn, s, buffer.length - lead, limit);
       return 0;
     }
     const headLength = end + 4;
-    if (headLength - lead > limit) return this.tooLargeHead(s, headLength - lead, limit);
+    if (headLength - lead > limit) return this.tooLargeHead(conn, s, headLength - lead, limit);
     s.scanned = 0;
     let head;
     try {
       head = parseHead(buffer, lead, end, headLength);
     } catch (e) {
       if (!(e instanceof HeadError)) throw e;
-      return this.fail(s, e.status, HttpErrorCodes.BAD_REQUEST, e.message);
+      return this.fail(conn, s, e.status, HttpErrorCodes.BAD_REQUEST, e.message);
     }
-    s.timer = TIMER_NONE;
     s.head = head;
+    const total = head.chunked ? 0 : headLength + (head.contentLength > 0 ? head.contentLength : 0);
+    if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
+      return this.fail(
+        conn,
+        s,
+        413,
+        HttpErrorCodes.BODY_TOO_LARGE,
+        `request of ${total} bytes exceeds maxPacketSize ${this.maxPacketSize}`,
+      );
+    }
+    const bodyPending = head.chunked || total > buffer.length;
+    if (bodyPending) this.armBody(conn, s);
+    else disarm(conn, s);
+    // Nothing of the body here yet and the client waits for a 100: the head is a packet of its own.
+    if (head.expectContinue && bodyPending && buffer.length === headLength && (head.chunked || head.contentLength > 0)) {
+      s.bodyOnly = true;
+      s.headPacket = true;
+      s.chunkAt = 0;
+      return headLength;
+    }
     if (head.chunked) {
       s.chunkAt = headLength;
-      this.armBody(conn, s);
-      if (head.expectContinue && s.queue.length === 0 && buffer.length === headLength) conn.send(CONTINUE, true);
       return this.scanChunked(buffer, s);
     }
-    const total = headLength + (head.contentLength > 0 ? head.contentLength : 0);
-    if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
-      return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `request of ${total} bytes exceeds maxPacketSize ${this.maxPacketSize}`);
-    }
-    if (total > buffer.length) this.armBody(conn, s);
-    if (head.expectContinue && total > buffer.length && buffer.length === headLength && s.queue.length === 0) conn.send(CONTINUE, true);
     return total;
   }
 
   /** A body is still to come: its deadline counts from the request's first byte. */
   private armBody(conn: Endpoint, s: HttpState): void {
-    if (this.requestTimeout <= 0) return;
-    s.timer = TIMER_BODY;
-    s.deadline = s.startedAt + this.requestTimeout * 1000;
-    this.track(conn);
+    if (this.requestTimeout > 0) arm(conn, s, TIMER_BODY, s.startedAt + this.requestTimeout * 1000 - Date.now());
+    else disarm(conn, s);
   }
 
-  private tooLargeHead(s: HttpState, size: number, limit: number): number {
-    return this.fail(s, 431, HttpErrorCodes.HEADERS_TOO_LARGE, `request head of ${size}+ bytes exceeds maxHeaderSize ${limit}`);
+  private tooLargeHead(conn: Endpoint, s: HttpState, size: number, limit: number): number {
+    return this.fail(conn, s, 431, HttpErrorCodes.HEADERS_TOO_LARGE, `request head of ${size}+ bytes exceeds maxHeaderSize ${limit}`);
   }
 
   /**
@@ -158,24 +158,26 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
    * as soon as it arrives.
    */
   private scanChunked(buf: Buffer, s: HttpState): number {
-    const max = this.maxPacketSize;
+    // the head counts against maxPacketSize, also when it was a packet of its own
+    const max = this.maxPacketSize > 0 && s.bodyOnly ? this.maxPacketSize - (s.head?.headLength ?? 0) : this.maxPacketSize;
     let at = s.chunkAt;
     for (;;) {
       const lf = buf.indexOf(LF, at);
       if ((lf < 0 ? buf.length : lf) - at > MAX_CHUNK_LINE)
-        return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line too long');
+        return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line too long');
       if (lf < 0) return this.waitMore(buf, s, at);
-      if (lf === at || buf[lf - 1] !== CR) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line does not end with CRLF');
+      if (lf === at || buf[lf - 1] !== CR)
+        return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk-size line does not end with CRLF');
       const size = parseChunkLine(buf, at, lf - 1);
-      if (size < 0) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed chunk-size line');
+      if (size < 0) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed chunk-size line');
       if (size === 0) return this.scanTrailers(buf, s, at, lf + 1);
       const dataEnd = lf + 1 + size;
       if (max > 0 && dataEnd + 2 > max) {
-        return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${max}`);
+        return this.refused(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${max}`);
       }
       if (buf.length < dataEnd + 2) return this.waitMore(buf, s, at);
       if (buf[dataEnd] !== CR || buf[dataEnd + 1] !== LF)
-        return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk data not followed by CRLF');
+        return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'chunk data not followed by CRLF');
       s.chunkRanges.push(lf + 1, dataEnd);
       s.bodyBytes += size;
       at = dataEnd + 2;
@@ -188,12 +190,18 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     for (;;) {
       const lf = buf.indexOf(LF, at);
       if (lf < 0) {
-        if (buf.length - from > this.maxHeaderSize) return this.tooLargeHead(s, buf.length - from, this.maxHeaderSize);
+        if (buf.length - from > this.maxHeaderSize)
+          return this.refused(
+            s,
+            431,
+            HttpErrorCodes.HEADERS_TOO_LARGE,
+            `trailers of ${buf.length - from}+ bytes exceed maxHeaderSize ${this.maxHeaderSize}`,
+          );
         return this.waitMore(buf, s, chunkLine);
       }
-      if (lf === at || buf[lf - 1] !== CR) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'trailer line does not end with CRLF');
+      if (lf === at || buf[lf - 1] !== CR) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'trailer line does not end with CRLF');
       if (lf - 1 === at) return lf + 1;
-      if (!isFieldLine(buf, at, lf - 1)) return this.fail(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed trailer field');
+      if (!isFieldLine(buf, at, lf - 1)) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'malformed trailer field');
       at = lf + 1;
     }
   }
@@ -202,16 +210,24 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     s.chunkAt = at;
     // Answer 413 ourselves before the connection refuses the buffer without a response.
     if (this.maxPacketSize > 0 && buf.length >= this.maxPacketSize) {
-      return this.fail(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${this.maxPacketSize}`);
+      return this.refused(s, 413, HttpErrorCodes.BODY_TOO_LARGE, `chunked request exceeds maxPacketSize ${this.maxPacketSize}`);
     }
     return 0;
   }
 
-  /** Refuse the request: a 1-byte packet whose decode() carries the error to the handler. */
-  private fail(s: HttpState, status: number, code: string, message: string): number {
+  /** Refuse the request and stop its deadline. */
+  private fail(conn: Endpoint, s: HttpState, status: number, code: string, message: string): number {
+    disarm(conn, s);
+    return this.refused(s, status, code, message);
+  }
+
+  /**
+   * Refuse the request: a 1-byte packet whose decode() carries the error to the handler,
+   * which answers it (and clears the deadline).
+   */
+  private refused(s: HttpState, status: number, code: string, message: string): number {
     s.error = { status, code, message };
     s.failed = true;
-    s.timer = TIMER_NONE;
     return 1;
   }
 
@@ -226,10 +242,16 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     }
     const head = s.head;
     if (head === undefined) throw new HeadError(400, 'decode() without a parsed head');
-    if (s.timer === TIMER_BODY) s.timer = TIMER_NONE;
+    if (s.headPacket) {
+      // the head alone (see input): its body is the next packet
+      s.headPacket = false;
+      return CONTINUE_EXPECTED;
+    }
+    if (s.timer === TIMER_BODY) disarm(conn, s);
     let body: Buffer;
     if (head.chunked) body = joinRanges(packet, s.chunkRanges, s.bodyBytes);
-    else body = head.contentLength > 0 ? packet.subarray(head.headLength) : EMPTY;
+    else if (head.contentLength <= 0) body = EMPTY;
+    else body = s.bodyOnly ? packet : packet.subarray(head.headLength);
     s.resetBody();
     return new HttpRequest(head, body, conn.peer);
   }
@@ -238,49 +260,6 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     const up = switchedParser(conn);
     if (up !== undefined) return up.encode(message, conn);
     return message as Encoded;
-  }
-
-  private track(conn: Endpoint): void {
-    this.watched.add(conn);
-    if (this.sweeper !== undefined) return;
-    const ms = Math.min(...[this.headerTimeout, this.keepAliveTimeout, this.requestTimeout].filter((t) => t > 0).map((t) => t * 1000));
-    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, Math.max(20, ms / 4)));
-    this.sweeper.unref();
-  }
-
-  /** Expire late heads and bodies (408) and idle keep-alive connections; forget closed connections. */
-  private sweep(): void {
-    const now = Date.now();
-    for (const conn of this.watched) {
-      const s = conn.parserState;
-      if (!(s instanceof HttpState) || (conn as { connected?: boolean }).connected === false) {
-        this.watched.delete(conn);
-        continue;
-      }
-      if (s.timer === TIMER_NONE || now < s.deadline) continue;
-      if (s.timer === TIMER_HEAD) {
-        refuse(conn, s, {
-          status: 408,
-          code: HttpErrorCodes.HEADER_TIMEOUT,
-          message: `request head not complete within headerTimeout ${this.headerTimeout} s`,
-        });
-      } else if (s.timer === TIMER_BODY) {
-        refuse(conn, s, {
-          status: 408,
-          code: HttpErrorCodes.REQUEST_TIMEOUT,
-          message: `request body not complete within requestTimeout ${this.requestTimeout} s`,
-        });
-      } else if (s.queue.length === 0) {
-        s.timer = TIMER_NONE;
-        s.closing = true;
-        conn.close();
-      }
-      this.watched.delete(conn);
-    }
-    if (this.watched.size === 0 && this.sweeper !== undefined) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
   }
 }
 

@@ -81,11 +81,15 @@ export class HttpRequest {
     return this.headers.get(name);
   }
 
-  /** The query string as an object; a key given twice maps to an array. */
+  /**
+   * The query string as an object; a key given twice maps to an array. The object has no
+   * prototype, so `?__proto__=x` or `?hasOwnProperty=x` are keys like any other (use
+   * `Object.hasOwn(req.query, k)` or `k in req.query`, not `req.query.hasOwnProperty(k)`).
+   */
   get query(): Record<string, string | string[]> {
     if (this._query === undefined) {
       const q = this.url.indexOf('?');
-      this._query = q < 0 ? {} : searchParamsToObject(new URLSearchParams(this.url.slice(q + 1)));
+      this._query = q < 0 ? nullObject() : searchParamsToObject(new URLSearchParams(this.url.slice(q + 1)));
     }
     return this._query;
   }
@@ -118,8 +122,13 @@ export class HttpRequest {
   }
 }
 
+/** An object without a prototype: keys sent by a peer cannot reach Object.prototype. */
+export function nullObject<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 export function searchParamsToObject(params: URLSearchParams): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = nullObject<string | string[]>();
   for (const [k, v] of params) {
     const prev = out[k];
     if (prev === undefined) out[k] = v;

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Endpoint, Parser } from '@beyod/core';
 import { type CookieOptions, serializeCookie } from './cookies';
 import type { HttpRequest } from './HttpRequest';
-import { type HttpState, type QueuedResponse, TIMER_IDLE, TIMER_NONE } from './state';
+import { type HttpState, type QueuedResponse, TIMER_IDLE, TIMER_NONE, arm, disarm } from './state';
 import { switchConnection } from './upgrade';
 
 /** What a response body may be. A stream is sent as it is read, with backpressure. */
@@ -149,7 +149,7 @@ export class HttpResponse implements QueuedResponse {
     this.end();
     // The 101 is queued on the connection (and out of HTTP's queue): nothing is HTTP's any more.
     this.state.closing = true;
-    this.state.timer = TIMER_NONE;
+    disarm(this.conn, this.state);
     switchConnection(this.conn, parser, state);
   }
 
@@ -205,6 +205,27 @@ export class HttpResponse implements QueuedResponse {
     }
     if (this.stream !== undefined && !this.streamStarted) this.startPipe();
     return this.complete;
+  }
+
+  /**
+   * @internal Take one of the connection's `max` file slots (static files open at once):
+   * undefined when one was free, else a promise resolved when one is handed over.
+   */
+  _fileSlot(max: number): Promise<void> | undefined {
+    const s = this.state;
+    if (s.files < max) {
+      s.files++;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => (s.fileWaiters ??= []).push(resolve));
+  }
+
+  /** @internal Give the slot back, or hand it to the next response waiting for one. */
+  _releaseFileSlot(): void {
+    const s = this.state;
+    const next = s.fileWaiters?.shift();
+    if (next !== undefined) next();
+    else s.files--;
   }
 
   /** @internal the connection closed first. */
@@ -274,6 +295,12 @@ export class HttpResponse implements QueuedResponse {
 
   private pipe(stream: Readable): void {
     this.stream = stream;
+    // Listen for errors at once: a stream may fail before this response reaches the head of
+    // the queue (an emitted 'error' without a listener is an uncaught exception).
+    stream.once('error', () => {
+      // The head may be on its way: the only honest signal left is to cut the connection.
+      (this.conn as Endpoint & { destroy?: (reason?: string) => void }).destroy?.('error');
+    });
     if (this.active) this.startPipe();
   }
 
@@ -292,10 +319,6 @@ export class HttpResponse implements QueuedResponse {
       }
     });
     stream.once('end', () => this.finishStreaming());
-    stream.once('error', () => {
-      // The head is out: the only honest signal left is to cut the connection.
-      (this.conn as Endpoint & { destroy?: (reason?: string) => void }).destroy?.('error');
-    });
   }
 
   private done(): void {
@@ -328,16 +351,15 @@ export function pumpQueue(state: HttpState, conn: Endpoint): void {
       return;
     }
   }
-  if (!state.closing && state.head === undefined && state.timer === TIMER_NONE) {
-    state.timer = TIMER_IDLE;
-    state.deadline = Date.now() + state.keepAliveTimeoutMs;
+  if (!state.closing && state.head === undefined && state.timer === TIMER_NONE && state.keepAliveTimeoutMs > 0) {
+    arm(conn, state, TIMER_IDLE, state.keepAliveTimeoutMs);
   }
 }
 
 /** No more responses on this connection: close it once what is queued is written. */
 export function closeAfterResponses(state: HttpState, conn: Endpoint): void {
   state.closing = true;
-  state.timer = TIMER_NONE;
+  disarm(conn, state);
   for (const r of state.queue.splice(0)) r._abort();
   conn.close();
 }

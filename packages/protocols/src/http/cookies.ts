@@ -15,9 +15,10 @@ const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const ATTR = /^[^\0-\x1f\x7f;]*$/;
 
-/** Parse a Cookie request header into name -> value (values percent-decoded when valid). */
+/** Parse a Cookie request header into name -> value (values percent-decoded when valid), in an object without a prototype. */
 export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  // no prototype: a cookie named __proto__ or constructor is a cookie like any other
+  const out = Object.create(null) as Record<string, string>;
   if (!header) return out;
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');

@@ -14,6 +14,8 @@ export const HttpErrorCodes = {
   HEADER_TIMEOUT: 'BEYOD_HTTP_HEADER_TIMEOUT',
   /** The client did not send the whole request (head and body) within requestTimeout (answered 408). */
   REQUEST_TIMEOUT: 'BEYOD_HTTP_REQUEST_TIMEOUT',
+  /** A form body had more than maxFields fields (answered 413). */
+  TOO_MANY_FIELDS: 'BEYOD_HTTP_TOO_MANY_FIELDS',
   /** A multipart/form-data or urlencoded body could not be parsed (answered 400). */
   BAD_FORM: 'BEYOD_HTTP_BAD_FORM',
   /** A handler's onRequest or route threw or rejected (answered 500). */

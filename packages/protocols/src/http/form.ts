@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BeyodError } from '@beyod/core';
 import { HttpErrorCodes } from './errors';
-import { searchParamsToObject, type HttpRequest } from './HttpRequest';
+import { type HttpRequest, nullObject, searchParamsToObject } from './HttpRequest';
 
 /** An uploaded file of a multipart/form-data body, written to a temporary file. */
 export interface UploadedFile {
@@ -19,7 +19,7 @@ export interface UploadedFile {
   path: string;
 }
 
-/** What form() returns: the fields (a name given twice maps to an array) and the uploaded files. */
+/** What form() returns: the fields (a name given twice maps to an array; an object without a prototype) and the uploaded files. */
 export interface FormData {
   fields: Record<string, string | string[]>;
   files: UploadedFile[];
@@ -33,9 +33,15 @@ export interface FormOptions {
   maxFileSize?: number;
   /** Most file parts in one request (default 20). */
   maxFiles?: number;
+  /** Most fields (urlencoded pairs, or multipart parts that are not files) in one request (default 1000). */
+  maxFields?: number;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+function tooManyFields(max: number): BeyodError {
+  return new BeyodError(HttpErrorCodes.TOO_MANY_FIELDS, `form body has more than maxFields ${max} fields`, { maxFields: max });
+}
 
 function badForm(message: string): BeyodError {
   return new BeyodError(HttpErrorCodes.BAD_FORM, `bad form body: ${message}`);
@@ -46,7 +52,17 @@ export async function parseForm(req: HttpRequest, options: FormOptions): Promise
   const type = req.headers.get('content-type') ?? '';
   const mime = (type.split(';')[0] ?? '').trim().toLowerCase();
   if (mime === 'application/x-www-form-urlencoded' || (mime === '' && req.body.length === 0)) {
-    return { fields: searchParamsToObject(new URLSearchParams(req.body.toString('utf8'))), files: [] };
+    // Count the pairs before parsing: 811k of them took 2.85 s to parse (qs and body-parser stop at 1000 too).
+    const max = options.maxFields ?? 1000;
+    const body = req.body;
+    let pairs = 0;
+    for (let from = 0; from < body.length;) {
+      let at = body.indexOf(0x26, from); // '&'
+      if (at < 0) at = body.length;
+      if (at > from && ++pairs > max) throw tooManyFields(max); // URLSearchParams skips empty pairs
+      from = at + 1;
+    }
+    return { fields: searchParamsToObject(new URLSearchParams(body.toString('utf8'))), files: [] };
   }
   if (mime !== 'multipart/form-data') throw badForm(`Content-Type ${JSON.stringify(type)} is not a form`);
   const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(type);
@@ -58,9 +74,11 @@ export async function parseForm(req: HttpRequest, options: FormOptions): Promise
 async function parseMultipart(req: HttpRequest, body: Buffer, boundary: string, options: FormOptions): Promise<FormData> {
   const delimiter = Buffer.from(`--${boundary}`);
   const next = Buffer.from(`\r\n--${boundary}`);
-  const fields: Record<string, string | string[]> = {};
+  const fields = nullObject<string | string[]>();
   const files: UploadedFile[] = [];
   const maxFiles = options.maxFiles ?? 20;
+  const maxFields = options.maxFields ?? 1000;
+  let fieldCount = 0;
   const maxFileSize = options.maxFileSize ?? 0;
   const dir = options.uploadDir ?? os.tmpdir();
 
@@ -87,6 +105,7 @@ async function parseMultipart(req: HttpRequest, body: Buffer, boundary: string, 
     if (!/^form-data\b/i.test(disposition) || name === undefined) throw badForm('a part without Content-Disposition: form-data; name=');
     const filename = dispositionParam(disposition, 'filename');
     if (filename === undefined) {
+      if (++fieldCount > maxFields) throw tooManyFields(maxFields);
       addField(fields, name, data.toString('utf8'));
       continue;
     }
@@ -117,7 +136,7 @@ async function parseMultipart(req: HttpRequest, body: Buffer, boundary: string, 
 }
 
 function parsePartHeaders(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = nullObject<string>();
   for (const line of text.split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon <= 0) throw badForm(`malformed part header ${JSON.stringify(line.slice(0, 60))}`);

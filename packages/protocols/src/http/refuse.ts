@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Endpoint, Listener } from '@beyod/core';
 import { HttpRequest } from './HttpRequest';
 import { HttpResponse } from './HttpResponse';
-import type { HttpState, ParseError } from './state';
+import { type HttpState, type ParseError, disarm } from './state';
 
 /**
  * Answer a request the parser refused (400, 408, 413, 431 ...) after the responses queued
@@ -10,6 +10,8 @@ import type { HttpState, ParseError } from './state';
  */
 export function refuse(conn: Endpoint, state: HttpState, error: ParseError, request?: HttpRequest): void {
   state.failed = true;
+  disarm(conn, state);
+  conn.clearDeadline();
   (conn as Endpoint & { pause?: () => void }).pause?.();
   (conn as Endpoint & { listener?: Listener }).listener?.countBadPacket();
   const req = request ?? HttpRequest.refused(error, conn.peer);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import * as path from 'node:path';
 import type { HttpRequest } from './HttpRequest';
 import type { HttpResponse } from './HttpResponse';
@@ -12,13 +13,20 @@ export interface StaticOptions {
   directoryListing: boolean;
   /** Files up to this size are read whole; bigger ones (and ranges) are streamed. */
   smallFileSize?: number;
+  /** Most files open at once for one connection's requests (default 4); the others wait their turn. */
+  maxOpenFiles?: number;
+  /** Called when the process is out of file descriptors (EMFILE, ENFILE): the request was answered 503. */
+  onOutOfFiles?: (error: Error) => void;
 }
 
 /**
  * Serve `req.path` from `options.root`. Returns false when no file or directory is there (the
  * caller answers 404). No path leaves the root: the path is percent-decoded once, a segment
  * starting with "." (so "..", and hidden files) is refused, and the real path (symlinks
- * resolved) must still be inside the root.
+ * resolved) of what is served — the file, or a directory's index file — must still be inside
+ * the root. A path with an empty segment ("//", "/a//b") or a file path ending in "/" is not
+ * served (404, as nginx answers), so no two spellings reach one file and a redirect never
+ * starts with "//".
  */
 export async function serveStatic(req: HttpRequest, res: HttpResponse, options: StaticOptions): Promise<boolean> {
   let decoded: string;
@@ -28,39 +36,65 @@ export async function serveStatic(req: HttpRequest, res: HttpResponse, options: 
     return sendStatus(res, 400);
   }
   if (decoded.includes('\0') || decoded.includes('\\') || !decoded.startsWith('/')) return sendStatus(res, 400);
-  const segments = decoded.split('/').filter((s) => s !== '');
-  if (segments.some((s) => s.startsWith('.'))) return false;
+  const slash = decoded.endsWith('/');
+  const segments = decoded.slice(1, slash ? -1 : undefined).split('/');
+  if (segments.length === 1 && segments[0] === '') segments.pop(); // "/"
+  if (segments.some((s) => s === '' || s.startsWith('.'))) return false;
   const root = options.root;
   let real: string;
   let stat: fs.Stats;
   try {
     real = await fs.promises.realpath(path.join(root, ...segments));
-    if (real !== root && !real.startsWith(root + path.sep)) return false;
+    if (!inside(root, real)) return false;
     stat = await fs.promises.stat(real);
-  } catch {
-    return false;
+  } catch (e) {
+    return outOfFiles(e) ? answerOutOfFiles(res, options, e) : false;
   }
   if (stat.isDirectory()) {
-    if (!req.path.endsWith('/')) {
+    if (!slash) {
       const q = req.url.indexOf('?');
       res.redirect(`${req.path}/${q < 0 ? '' : req.url.slice(q)}`, 301);
       return true;
     }
     for (const name of options.indexFiles) {
-      const file = path.join(real, name);
-      const st = await fs.promises.stat(file).catch(() => undefined);
-      if (st?.isFile()) {
-        await serveFile(req, res, file, st, options);
-        return true;
+      let file: string;
+      let st: fs.Stats;
+      try {
+        // the index file itself may be a symlink: its target must be inside the root too
+        file = await fs.promises.realpath(path.join(real, name));
+        if (!inside(root, file)) continue;
+        st = await fs.promises.stat(file);
+      } catch (e) {
+        if (outOfFiles(e)) return answerOutOfFiles(res, options, e);
+        continue;
       }
+      if (st.isFile()) return serve(serveFile(req, res, file, st, options), res, options);
     }
     if (!options.directoryListing) return sendStatus(res, 403);
-    await listDirectory(req, res, real);
-    return true;
+    return serve(listDirectory(req, res, real), res, options);
   }
-  if (!stat.isFile()) return false;
-  await serveFile(req, res, real, stat, options);
+  if (!stat.isFile() || slash) return false;
+  return serve(serveFile(req, res, real, stat, options), res, options);
+}
+
+/** Wait for `serving`; out of file descriptors is a 503, not a failure of the handler. */
+async function serve(serving: Promise<void>, res: HttpResponse, options: Partial<StaticOptions>): Promise<true> {
+  try {
+    await serving;
+  } catch (e) {
+    if (!outOfFiles(e) || !answerOutOfFiles(res, options, e)) throw e;
+  }
   return true;
+}
+
+function inside(root: string, real: string): boolean {
+  return real === root || real.startsWith(root + path.sep);
+}
+
+/** The process (EMFILE) or the system (ENFILE) is out of file descriptors: a 503, not a 404. */
+export function outOfFiles(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
 }
 
 function sendStatus(res: HttpResponse, status: number): true {
@@ -71,7 +105,20 @@ function sendStatus(res: HttpResponse, status: number): true {
 }
 
 function statusText(status: number): string {
-  return ({ 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' } as Record<number, string>)[status] ?? '';
+  return STATUS_CODES[status] ?? '';
+}
+
+/**
+ * The process or the system ran out of file descriptors: answer 503 (with Retry-After) unless
+ * the head already left, dropping what serveFile had set for the file.
+ */
+function answerOutOfFiles(res: HttpResponse, options: Partial<StaticOptions>, e: unknown): boolean {
+  options.onOutOfFiles?.(e as Error);
+  if (res.headersSent || res.finished) return false;
+  for (const h of ['ETag', 'Last-Modified', 'Accept-Ranges', 'Content-Range', 'Content-Length']) res.removeHeader(h);
+  res.setHeader('Retry-After', '1');
+  sendStatus(res, 503);
+  return true;
 }
 
 /** Send one file with validators (ETag, Last-Modified -> 304) and single byte ranges (206 / 416). */
@@ -108,7 +155,8 @@ export async function serveFile(
   let end = size - 1;
   const range = req.headers.get('range');
   const ifRange = req.headers.get('if-range');
-  if (range !== undefined && (ifRange === undefined || ifRange === etag.slice(2) || ifRange === lastModified)) {
+  // If-Range compares strongly (RFC 9110 13.1.5): our ETag is weak, so only the date can match.
+  if (range !== undefined && (ifRange === undefined || ifRange === lastModified)) {
     const r = parseRange(range, size);
     if (r === 'unsatisfiable') {
       res.status = 416;
@@ -128,11 +176,39 @@ export async function serveFile(
     res.end('');
     return;
   }
+  // Open before anything is sent, holding one of the connection's file slots: a client cannot
+  // make one connection hold more than maxOpenFiles descriptors, and running out of them is
+  // still a clean 503 (serve() answers it).
+  const slot = res._fileSlot(options.maxOpenFiles ?? 4);
+  if (slot !== undefined) await slot;
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (e) {
+    res._releaseFileSlot();
+    throw e;
+  }
   if (res.status === 200 && size <= (options.smallFileSize ?? 64 * 1024)) {
-    res.end(await fs.promises.readFile(file));
+    try {
+      const data = Buffer.allocUnsafe(length);
+      let n = 0;
+      while (n < length) {
+        const { bytesRead } = await handle.read(data, n, length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+      }
+      // the file shrank since stat(): send what it holds, with its true length
+      if (n < length) res.setHeader('Content-Length', n);
+      res.end(n < length ? data.subarray(0, n) : data);
+    } finally {
+      res._releaseFileSlot();
+      await handle.close();
+    }
     return;
   }
-  res.end(fs.createReadStream(file, { start, end }));
+  const stream = handle.createReadStream({ start, end });
+  stream.once('close', () => res._releaseFileSlot());
+  res.end(stream);
 }
 
 /** Weak comparison of an If-None-Match list with our ETag. */

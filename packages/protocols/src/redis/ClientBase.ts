@@ -75,9 +75,6 @@ export class ClientBase extends StreamClient {
     this.clientName = options.name;
     this.maxOfflineQueue = options.maxOfflineQueue ?? 1000;
     this.offlineTimeout = options.offlineTimeout ?? 10;
-    // Replies are matched to commands by position: a dropped write would shift every later reply
-    // onto the wrong command, so sends are never refused (as with ioredis, memory is the bound).
-    this.maxSendBuffer = Number.MAX_SAFE_INTEGER;
     this.on('connect', this.handshake);
   }
 

@@ -1,4 +1,4 @@
-import { BeyodError, type Encoded, type Endpoint, Parser } from '@beyod/core';
+import { BeyodError, type Encoded, type Endpoint, Parser, type SendPolicy } from '@beyod/core';
 import { RedisErrorCodes } from './errors';
 import { type RedisArg, RedisReplyError, RespPush, type RespValue } from './types';
 
@@ -75,6 +75,12 @@ export class RespParser extends Parser<RespValue, ReadonlyArray<RedisArg>> {
   override maxPacketSize = 512 * 1024 * 1024 + 1024;
   /** Decode bulk strings as Buffers (views, not copies) instead of UTF-8 strings. */
   returnBuffers = false;
+  /**
+   * A stream: replies are matched to commands by position, so one dropped write would shift
+   * every later reply onto the wrong command. Sends are never dropped (a server stops reading
+   * while its replies back up; a client keeps reading and queues).
+   */
+  override sendPolicy: SendPolicy = 'pause';
 
   override input(buf: Buffer, connection: Endpoint): number {
     let st = connection.parserState as ScanState | undefined;

@@ -38,11 +38,6 @@ export class WebSocketHandler extends HttpHandler {
 
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor() {
-    super();
-    this.chainHook('onMessage', (e: MessageEvent) => this.protocolFrame(e));
-  }
-
   /** A text (string) or binary (Buffer) message from a client. */
   override onMessage(_event: WebSocketMessageEvent): void | Promise<void> {}
 
@@ -188,15 +183,15 @@ export class WebSocketHandler extends HttpHandler {
    * fragment not yet complete goes no further, messages go on to onMessage. What is not a
    * WebSocket connection's goes on to the HTTP part.
    */
-  private protocolFrame(event: MessageEvent): MessageEvent | undefined {
+  protected override beforeMessage(event: MessageEvent): boolean {
     const ws = webSocketStateOf(event.sender);
-    if (ws === undefined) return event;
+    if (ws === undefined) return super.beforeMessage(event);
     const m = event.message;
-    if (typeof m === 'string' || Buffer.isBuffer(m)) return ws.closeSent ? undefined : event;
+    if (typeof m === 'string' || Buffer.isBuffer(m)) return !ws.closeSent;
     const conn = event.sender as Connection;
     if (m instanceof ControlFrame) this.control(conn, ws, m);
     else if (m instanceof ProtocolViolation) this.violation(conn, m);
-    return undefined;
+    return false;
   }
 
   private control(conn: Connection, ws: WebSocketState, frame: ControlFrame): void {
@@ -223,11 +218,18 @@ export class WebSocketHandler extends HttpHandler {
     this.close(conn, v.code, v.reason);
   }
 
-  protected override protocolClose(event: CloseEvent): CloseEvent | undefined {
-    super.protocolClose(event);
+  /**
+   * The WebSocket part of onClose: onClose is called for WebSocket connections only, with the
+   * close code and reason (a WebSocketCloseEvent), here — so the event stops after the hook.
+   */
+  protected override beforeClose(event: CloseEvent): boolean {
+    super.beforeClose(event);
     const ws = webSocketStateOf(event.sender);
-    if (ws === undefined) return undefined;
-    return new WebSocketCloseEvent(event.sender as Connection, event.reason, event.error, ws.closeCode, ws.closeReason);
+    if (ws === undefined) return false;
+    const conn = event.sender as Connection;
+    const closeEvent = new WebSocketCloseEvent(conn, event.reason, event.error, ws.closeCode, ws.closeReason);
+    this.callHook(conn, () => this.onClose(closeEvent));
+    return false;
   }
 
   private startHeartbeat(): void {
