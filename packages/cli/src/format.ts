@@ -30,7 +30,7 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
   const cells = [header, ...rows.map((r) => r.map(String))];
   const width = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map(
-    (_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || /^[\d.]+( [KMGT]?B|%)?$/.test(String(r[i]))),
+    (_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || /^[\d.]+( [KMGT]?B|%| ms)?$/.test(String(r[i]))),
   );
   return cells
     .map((r) =>
@@ -65,12 +65,21 @@ export function formatStatus(s: StatusReport): string {
       bar(share),
       w.messagesIn,
       w.messagesOut,
+      `${w.lag ?? 0} ms`,
       w.respawns,
     ];
   });
-  const t = table(['worker', 'pid', 'gpid', 'state', 'uptime', 'memory', 'conns', 'share', '', 'msgs in', 'msgs out', 'respawns'], rows);
+  const t = table(
+    ['worker', 'pid', 'gpid', 'state', 'uptime', 'memory', 'conns', 'share', '', 'msgs in', 'msgs out', 'lag', 'respawns'],
+    rows,
+  );
   const sum = (k: 'messagesIn' | 'messagesOut') => s.workers.reduce((n, w) => n + w[k], 0);
-  return `${head}\n\n${t}\n\ntotal: ${total} connections, ${sum('messagesIn')} messages in, ${sum('messagesOut')} out`;
+  const others = (s.processes ?? []).filter((p) => p.role !== 'current');
+  const extra = others.length
+    ? `\n${others.map((p) => `worker ${p.workerId}: pid ${p.pid} ${p.role === 'retiring' ? `retiring (${p.connections} connections left)` : 'starting (replacement)'}`).join('\n')}`
+    : '';
+  const stopping = s.stopping ? '\nstopping: workers are draining' : '';
+  return `${head}\n\n${t}\n\ntotal: ${total} connections, ${sum('messagesIn')} messages in, ${sum('messagesOut')} out${extra}${stopping}`;
 }
 
 function bar(share: number, width = 10): string {

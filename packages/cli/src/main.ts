@@ -4,21 +4,18 @@ import * as path from 'node:path';
 import {
   type Application,
   BeyodError,
-  type ConnectionInfo,
   ErrorCodes,
   Master,
-  type ReloadResult,
+  type MasterSettings,
   SingleProcess,
-  type StatusReport,
-  controlRequest,
-  controlSocketPath,
-  isAlive,
-  readPid,
+  createLogger,
+  setRootLogger,
   toError,
 } from '@beyod/core';
 import yargs from 'yargs';
-import { formatConnections, formatDuration, formatStatus } from './format';
+import { probeConfig } from './configProbe';
 import { type AppLocation, findConfig, loadApp } from './loadApp';
+import { type Common, connections, findServer, reload, status, stop } from './serverControl';
 
 const VERSION = (require('../package.json') as { version: string }).version;
 const BIN = path.join(__dirname, '..', 'bin', 'beyod.js');
@@ -27,25 +24,30 @@ const WORKER_MAIN = path.join(__dirname, 'workerMain.js');
 /** Messages for humans go to stderr; stdout carries the JSON log lines (and --json output). */
 const say = (msg: string) => process.stderr.write(`${msg}\n`);
 
-interface Common {
-  config?: string;
-  pidFile?: string;
-}
-
 /** Run the CLI; resolves with the exit code (a running server resolves when it stops). */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
+  // A command runs only once the whole command line is known to be valid: yargs reports an
+  // unknown flag after it has called the handler, and `reload --gracefull` must not reload.
+  let command: (() => Promise<number | void>) | undefined;
   const run =
     <A>(fn: (a: A) => Promise<number | void>) =>
-    async (a: A) => {
-      code = (await fn(a)) ?? 0;
+    (a: A) => {
+      command = () => fn(a);
     };
   try {
     await yargs(argv)
       .scriptName('beyod')
       .usage('$0 <command> [options]\n\nbeyod: a multi-process, event-driven socket server framework.')
-      .option('config', { alias: 'c', type: 'string', describe: 'config file (default ./config/main.ts, then ./config/main.js)' })
-      .option('pid-file', { type: 'string', describe: "override the server's pidFile (run two instances of one app)" })
+      .option('config', {
+        alias: 'c',
+        type: 'string',
+        describe: 'config file, or the application directory (default ./config/main.ts, then ./config/main.js)',
+      })
+      .option('pid-file', {
+        type: 'string',
+        describe: "override the server's pidFile (run two instances of one app); stop/status/reload default to runtime/beyod.pid",
+      })
       .command(
         'start',
         'start the server (foreground unless --daemon)',
@@ -85,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
         code = 2;
       })
       .parseAsync();
+    if (code === 2 || !command) return code;
+    code = (await command()) ?? 0;
   } catch (e) {
     const err = toError(e);
     say(`beyod: ${err.message}`);
@@ -94,25 +98,38 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-function locate(a: Common): { loc: AppLocation; app: Application } {
-  const loc = findConfig(a.config);
-  const app = loadApp(loc);
-  if (a.pidFile) app.server.pidFile = path.resolve(a.pidFile);
-  return { loc, app };
-}
-
-function pidFileOf(app: Application): string {
-  return app.resolvePath(app.server.pidFile);
-}
-
+/** Start: the config is checked in a child process, so the master never runs application code. */
 async function start(a: Common & { daemon?: boolean; single?: boolean }): Promise<number> {
-  const { loc, app } = locate(a);
-  const server = app.server;
-  const single = Boolean(a.single || server.singleProcess);
-  if ((a.daemon || server.daemonize) && !process.env.BEYOD_DAEMON_CHILD) return daemonize(loc, app, single);
-  const runner = single
-    ? new SingleProcess(app)
-    : new Master(server, { exec: WORKER_MAIN, args: [loc.configFile, loc.appDir], logger: app.logger });
+  const loc = findConfig(a.config);
+  if (a.single) return runSingle(loc, a, loadApp(loc));
+  const settings = await probeConfig(loc);
+  if (a.pidFile) settings.pidFile = path.resolve(a.pidFile);
+  if ((a.daemon || settings.daemonize) && !process.env.BEYOD_DAEMON_CHILD) return daemonize(loc, settings, settings.singleProcess);
+  if (settings.singleProcess) return runSingle(loc, a, loadApp(loc));
+  const logger = createLogger(settings.log);
+  setRootLogger(logger);
+  const master = new Master(settings, {
+    exec: WORKER_MAIN,
+    args: [loc.configFile, loc.appDir],
+    logger,
+    loadSettings: () => probeConfig(loc),
+  });
+  master.on('pending', (id: number, phase: string, secs: number) => say(`worker ${id}: ${phase} still pending after ${secs} s`));
+  const listeners = Object.entries(settings.listeners).map(([name, listen]) => `${name} ${listen}`);
+  return runUntilStopped(master, `${settings.workerNum} workers`, settings.id, listeners);
+}
+
+/** Single-process mode: the one worker runs here, with the application (by design). */
+async function runSingle(loc: AppLocation, a: Common & { daemon?: boolean }, app: Application): Promise<number> {
+  const pidFile = a.pidFile ? path.resolve(a.pidFile) : app.resolvePath(app.server.pidFile);
+  if ((a.daemon || app.server.daemonize) && !process.env.BEYOD_DAEMON_CHILD) {
+    return daemonize(loc, { id: app.id, pidFile, logFile: app.resolvePath(app.server.logFile) }, true);
+  }
+  const listeners = Object.entries(app.server.listeners).map(([name, l]) => `${name} ${l.listen}`);
+  return runUntilStopped(new SingleProcess(app, app.logger, pidFile), 'single process', app.id, listeners);
+}
+
+async function runUntilStopped(runner: Master | SingleProcess, what: string, id: string, listeners: string[]): Promise<number> {
   const stopped = new Promise<void>((resolve) => runner.once('stopped', () => resolve()));
   try {
     await runner.start();
@@ -120,9 +137,8 @@ async function start(a: Common & { daemon?: boolean; single?: boolean }): Promis
     if (process.env.BEYOD_DAEMON_CHILD && process.connected) process.send?.({ t: 'daemon:failed', message: toError(e).message });
     throw e;
   }
-  const listeners = Object.entries(server.listeners).map(([name, l]) => `${name} ${l.listen}`);
   say(
-    `beyod '${app.id}' started: ${single ? 'single process' : `${server.workerNum} workers`}, pid ${process.pid}` +
+    `beyod '${id}' started: ${what}, pid ${process.pid}` +
       (listeners.length ? `, listening: ${listeners.join(', ')}` : '') +
       (process.env.BEYOD_DAEMON_CHILD ? '' : ' (Ctrl-C stops)'),
   );
@@ -131,17 +147,25 @@ async function start(a: Common & { daemon?: boolean; single?: boolean }): Promis
     process.disconnect();
   }
   await stopped;
-  say(`beyod '${app.id}' stopped`);
+  say(`beyod '${id}' stopped`);
   return 0;
 }
 
 /** Start a detached copy of ourselves and wait until it reports started (or failed). */
-async function daemonize(loc: AppLocation, app: Application, single: boolean): Promise<number> {
-  const logFile = app.resolvePath(app.server.logFile);
+async function daemonize(loc: AppLocation, settings: Pick<MasterSettings, 'id' | 'pidFile' | 'logFile'>, single: boolean): Promise<number> {
+  const logFile = settings.logFile;
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'a');
-  const pidFile = app.resolvePath(app.server.pidFile);
-  const args = [...process.execArgv, BIN, 'start', '--config', loc.configFile, '--pid-file', pidFile, ...(single ? ['--single'] : [])];
+  const args = [
+    ...process.execArgv,
+    BIN,
+    'start',
+    '--config',
+    loc.configFile,
+    '--pid-file',
+    settings.pidFile,
+    ...(single ? ['--single'] : []),
+  ];
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
@@ -159,86 +183,18 @@ async function daemonize(loc: AppLocation, app: Application, single: boolean): P
   if (child.connected) child.disconnect();
   child.unref();
   if (!result.ok) throw new BeyodError(ErrorCodes.WORKER_START_FAILED, result.message);
-  say(`beyod '${app.id}' started in the background, ${result.message}; log: ${logFile}`);
-  return 0;
-}
-
-/** The pid of the running master, or a NOT_RUNNING error (removing a stale pid file). */
-function runningPid(app: Application): number {
-  const file = pidFileOf(app);
-  const pid = readPid(file);
-  if (pid === undefined) throw new BeyodError(ErrorCodes.NOT_RUNNING, `not running (no pid file at ${file})`, { pidFile: file });
-  if (!isAlive(pid)) {
-    fs.rmSync(file, { force: true });
-    throw new BeyodError(ErrorCodes.NOT_RUNNING, `not running: removed a stale pid file (${file} named pid ${pid}, which is gone)`, {
-      pidFile: file,
-      pid,
-    });
-  }
-  return pid;
-}
-
-async function stop(a: Common): Promise<number> {
-  const { app } = locate(a);
-  const pid = runningPid(app);
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + (app.server.stopTimeout + 15) * 1000;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline)
-      throw new BeyodError(
-        ErrorCodes.CONTROL_TIMEOUT,
-        `pid ${pid} is still running after stopTimeout; kill it with SIGKILL if it must go`,
-        { pid },
-      );
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  say(`stopped (pid ${pid})`);
-  return 0;
-}
-
-async function reload(a: Common): Promise<number> {
-  const { app } = locate(a);
-  runningPid(app);
-  const timeout = app.server.workerNum * 70_000;
-  const r = await controlRequest<ReloadResult>(controlSocketPath(pidFileOf(app)), { cmd: 'reload' }, timeout);
-  for (const w of r.replaced) say(`worker ${w.workerId}: pid ${w.oldPid} -> ${w.newPid}`);
-  say(`reloaded ${r.replaced.length} workers in ${formatDuration(r.ms)} (${r.ms} ms)`);
+  say(`beyod '${settings.id}' started in the background, ${result.message}; log: ${logFile}`);
   return 0;
 }
 
 async function restart(a: Common & { daemon?: boolean; single?: boolean }): Promise<number> {
   try {
-    await stop(a);
+    await findServer(a);
   } catch (e) {
     if ((e as BeyodError).code !== ErrorCodes.NOT_RUNNING) throw e;
     say(toError(e).message);
+    return start(a);
   }
+  await stop(a);
   return start(a);
-}
-
-async function status(a: Common & { json?: boolean; watch?: boolean }): Promise<number> {
-  const { app } = locate(a);
-  const path = controlSocketPath(pidFileOf(app));
-  runningPid(app);
-  const once = async () => {
-    const s = await controlRequest<StatusReport>(path, { cmd: 'status' });
-    process.stdout.write(a.json ? `${JSON.stringify(s)}\n` : `${formatStatus(s)}\n`);
-  };
-  if (!a.watch) {
-    await once();
-    return 0;
-  }
-  for (;;) {
-    const s = await controlRequest<StatusReport>(path, { cmd: 'status' });
-    process.stdout.write(`\x1b[2J\x1b[H${a.json ? JSON.stringify(s) : formatStatus(s)}\n\n(refreshing every second; Ctrl-C to quit)\n`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
-async function connections(a: Common & { json?: boolean }): Promise<number> {
-  const { app } = locate(a);
-  runningPid(app);
-  const list = await controlRequest<ConnectionInfo[]>(controlSocketPath(pidFileOf(app)), { cmd: 'connections' });
-  process.stdout.write(a.json ? `${JSON.stringify(list)}\n` : `${formatConnections(list)}\n`);
-  return 0;
 }

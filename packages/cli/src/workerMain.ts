@@ -1,10 +1,11 @@
 /* The script every worker process runs (the master forks it through node:cluster). */
-import { ErrorCodes, rootLogger, runWorker, toError } from '@beyod/core';
+import { ErrorCodes, reportPhase, rootLogger, runWorker, toError } from '@beyod/core';
 import { loadApp } from './loadApp';
 
 const [configFile, appDir] = process.argv.slice(2) as [string, string];
 
 (async () => {
+  reportPhase('loading the application (config and modules)');
   const app = loadApp({ configFile, appDir });
   await runWorker(app);
 })().catch((e: unknown) => {

@@ -166,3 +166,67 @@ export async function startExample(
   await run.waitStarted();
   return { run, status: () => status(fullEnv, config, args), args, env: fullEnv };
 }
+
+/** Worker processes of `masterPid` as /proc sees them: pid -> the BEYOD_WORKER_ID in its environment. */
+export function workerProcesses(masterPid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== masterPid) continue;
+      const env = fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+      const id = env.find((e) => e.startsWith('BEYOD_WORKER_ID='));
+      if (id) out.set(Number(name), Number(id.slice('BEYOD_WORKER_ID='.length)));
+    } catch {
+      /* gone meanwhile, or a zombie */
+    }
+  }
+  return out;
+}
+
+/** Pids holding worker id `id` under `masterPid`. */
+export function holdersOf(masterPid: number, id: number): number[] {
+  return [...workerProcesses(masterPid)].filter(([, w]) => w === id).map(([pid]) => pid);
+}
+
+interface Cleaner {
+  add<T>(v: T, fn: (v: T) => unknown): T;
+  defer(fn: () => unknown): void;
+}
+
+/** Start the fixture app with the CLI in a fresh runtime directory; killed and removed by `cleanup`. */
+export async function startFixture(
+  cleanup: Cleaner,
+  extra: Record<string, string> = {},
+  args: string[] = [],
+): Promise<{ run: Running; runtime: string; env: NodeJS.ProcessEnv }> {
+  const { runtime, env } = testEnv(extra);
+  cleanup.defer(() => fs.rmSync(runtime, { recursive: true, force: true }));
+  const run = startBeyod(args, env);
+  cleanup.add(run, (r) => r.kill());
+  await run.waitStarted();
+  return { run, runtime, env };
+}
+
+/** An open connection that records every line it receives. */
+export async function lineClient(port: number, cleanup: Cleaner): Promise<{ socket: net.Socket; got: () => string }> {
+  const socket = net.connect(port, '127.0.0.1');
+  cleanup.add(socket, (s) => s.destroy());
+  socket.on('error', () => {});
+  let got = '';
+  socket.setEncoding('utf8').on('data', (d: string) => (got += d));
+  await new Promise((r) => socket.once('connect', r));
+  return { socket, got: () => got };
+}
+
+/** A port nothing listens on right now (for a listener that must keep its port across rebinds). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}

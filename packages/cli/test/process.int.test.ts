@@ -2,23 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gpidOf } from '@beyod/core';
 import { Cleanup, until } from 'test-helpers';
-import { type Running, alive, ask, beyod, portOf, startBeyod, status, testEnv } from './harness';
+import { alive, ask, beyod, portOf, startBeyod, startFixture, status, testEnv } from './harness';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-/** Start the fixture app with the CLI; it is killed (group-wide) after the test. */
-async function start(
-  extra: Record<string, string> = {},
-  args: string[] = [],
-): Promise<{ run: Running; runtime: string; env: NodeJS.ProcessEnv }> {
-  const { runtime, env } = testEnv(extra);
-  cleanup.defer(() => fs.rmSync(runtime, { recursive: true, force: true }));
-  const run = startBeyod(args, env);
-  cleanup.add(run, (r) => r.kill());
-  await run.waitStarted();
-  return { run, runtime, env };
-}
+const start = (extra: Record<string, string> = {}, args: string[] = []) => startFixture(cleanup, extra, args);
 
 describe('master and workers', () => {
   it('forks 4 workers with ids 1..4 and GPID = (serverId << 16) + workerId', async () => {
@@ -350,9 +339,15 @@ describe('master and workers', () => {
 describe('the CLI refuses clearly', () => {
   it('no config found', async () => {
     const { env } = testEnv();
-    const r = await beyod(['status', '--config', '/nonexistent/config/main.ts'], env);
+    const r = await beyod(['start', '--config', '/nonexistent/config/main.ts'], env);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch('beyod: no config file at /nonexistent/config/main.ts');
+    const dir = await beyod(['start', '--config', '/nonexistent'], env);
+    expect(dir.stderr).toMatch('beyod: no config file at /nonexistent');
+    // status needs no config: it looks for the control socket where the app would keep it
+    const st = await beyod(['status', '--config', '/nonexistent/config/main.ts'], env);
+    expect(st.code).toBe(1);
+    expect(st.stderr).toMatch('beyod: not running (nothing answers on /nonexistent/runtime/beyod.ctl/control.sock');
   });
 
   it('an invalid config names the key and the file', async () => {

@@ -33,6 +33,7 @@ export function createObjectWith<T>(
   } else if (isPlainObject(definition)) {
     const { class: c, ...rest } = definition;
     props = rest;
+    if (c === undefined && 'class' in definition) throw undefinedClass(`${keyPath}.class`, file);
     if (c !== undefined && typeof c !== 'function') {
       throw new ConfigError(`${keyPath}.class`, `expected a class, got ${describe(c)}`, file);
     }
@@ -71,7 +72,11 @@ export function configure(obj: unknown, props: Record<string, unknown>, keyPath:
   const target = obj as Record<string, unknown>;
   const name = (obj as object).constructor?.name ?? 'object';
   for (const [key, value] of Object.entries(props)) {
-    if (value === undefined) continue;
+    if (value === undefined) {
+      // `parser: text.Parsr` is undefined: falling back to the default class would run the wrong protocol
+      if (typeof target[key] === 'function') throw undefinedClass(`${keyPath}.${key}`, file);
+      continue;
+    }
     if (!(key in target)) {
       throw new ConfigError(
         `${keyPath}.${key}`,
@@ -86,6 +91,10 @@ export function configure(obj: unknown, props: Record<string, unknown>, keyPath:
     }
     target[key] = value;
   }
+}
+
+function undefinedClass(keyPath: string, file: string | undefined): ConfigError {
+  return new ConfigError(keyPath, 'is undefined, expected a class (a misspelt or missing import/export?)', file);
 }
 
 function describe(v: unknown): string {

@@ -1,7 +1,17 @@
 import type { Socket } from 'node:net';
 import { BaseConnection } from './BaseConnection';
 import { BeyodError, ErrorCodes, toError } from './errors';
-import { CloseEvent, type CloseReason, DeadlineEvent, ErrorEvent, IOEvent, MessageEvent, type Transport } from './events';
+import {
+  CloseEvent,
+  type CloseReason,
+  DeadlineEvent,
+  ErrorEvent,
+  IOEvent,
+  MessageEvent,
+  type ShutdownReason,
+  ShutdownEvent,
+  type Transport,
+} from './events';
 import type { Handler } from './Handler';
 import type { Listener } from './Listener';
 import type { Parser } from './Parser';
@@ -85,6 +95,11 @@ export class Connection extends BaseConnection {
     this.call('onTlsHandshake', new IOEvent(this));
   }
 
+  /** @internal the worker is going away: the handler's onShutdown. */
+  _shutdown(reason: ShutdownReason, timeout: number, deadline: number): void {
+    this.call('onShutdown', new ShutdownEvent(this, reason, timeout, deadline));
+  }
+
   /**
    * Call the handler's protocol hook for this event (before*), then its on* method unless the
    * hook returned false. A throw or a rejected promise goes to onError (once, never looping).
@@ -113,7 +128,16 @@ export class Connection extends BaseConnection {
 }
 
 type HandlerMethod =
-  'onConnect' | 'onMessage' | 'onClose' | 'onError' | 'onBadPacket' | 'onBufferFull' | 'onBufferDrain' | 'onTlsHandshake' | 'onDeadline';
+  | 'onConnect'
+  | 'onMessage'
+  | 'onClose'
+  | 'onError'
+  | 'onBadPacket'
+  | 'onBufferFull'
+  | 'onBufferDrain'
+  | 'onTlsHandshake'
+  | 'onDeadline'
+  | 'onShutdown';
 
 /** The protocol hook called before each handler method (see Handler). */
 const HOOKS = {
@@ -126,6 +150,7 @@ const HOOKS = {
   onBufferDrain: 'beforeBufferDrain',
   onTlsHandshake: 'beforeTlsHandshake',
   onDeadline: 'beforeDeadline',
+  onShutdown: 'beforeShutdown',
 } as const satisfies Record<HandlerMethod, string>;
 
 type Hooks = Partial<Record<(typeof HOOKS)[HandlerMethod], (e: unknown) => unknown>>;

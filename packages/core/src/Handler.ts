@@ -1,4 +1,4 @@
-import type { CloseEvent, DeadlineEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
+import type { CloseEvent, DeadlineEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, ShutdownEvent, UdpPacketEvent } from './events';
 import type { Listener } from './Listener';
 
 type Maybe<T> = T | Promise<T>;
@@ -43,6 +43,13 @@ export class Handler {
   onUdpPacket(_event: UdpPacketEvent): Maybe<void | boolean> {}
   onStartAccept(_event: ListenerEvent): Maybe<void> {}
   onStopAccept(_event: ListenerEvent): Maybe<void> {}
+  /**
+   * The worker is going away (stop, reload, recycle, scale-down): called once per live
+   * connection after the listener stopped accepting, before the worker waits up to
+   * `event.timeout` seconds for connections to close. Default: nothing (the peer sees the
+   * close when the time is up).
+   */
+  onShutdown(_event: ShutdownEvent): Maybe<void> {}
 
   // Protocol hooks (see the class comment): run before the on* method of the same event.
   protected beforeConnect?(event: IOEvent): boolean | void;
@@ -54,4 +61,5 @@ export class Handler {
   protected beforeBufferDrain?(event: IOEvent): boolean | void;
   protected beforeTlsHandshake?(event: IOEvent): boolean | void;
   protected beforeDeadline?(event: DeadlineEvent): boolean | void;
+  protected beforeShutdown?(event: ShutdownEvent): boolean | void;
 }

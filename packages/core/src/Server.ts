@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import type { Application } from './Application';
 import { type ListenerDefinition, isPlainObject } from './config';
 import { ConfigError, toError } from './errors';
+import type { ShutdownReason } from './events';
 import { Listener, type ListenerStats } from './Listener';
 import { type Logger, rootLogger } from './logger';
 import { parseSocketUrl } from './url';
@@ -46,6 +47,13 @@ export interface ServerOptions {
   maxRequests: number;
   /** Replace a worker whose RSS goes over this many bytes; 0 = never. */
   maxMemory: number;
+  /** Seconds a new worker has to load the app, bind and finish onWorkerStart. Default 60. */
+  startTimeout: number;
+  /**
+   * Seconds a ready worker's event loop may stay silent (SIGSTOP, a busy loop) before the
+   * master kills it and starts another under the same id; 0 = never. Default 30.
+   */
+  heartbeatTimeout: number;
   /** Listeners by name. */
   listeners: Record<string, ListenerDefinition>;
 }
@@ -100,6 +108,8 @@ export class Server implements ServerOptions {
   singleProcess = false;
   maxRequests = 0;
   maxMemory = 0;
+  startTimeout = 60;
+  heartbeatTimeout = 30;
   listeners: Record<string, ListenerDefinition> = {};
 
   /** A logger bound with serverId, workerId, gpid (in a worker), created once. */
@@ -120,7 +130,9 @@ export class Server implements ServerOptions {
     if (!Number.isInteger(this.workerNum) || this.workerNum < 1 || this.workerNum > MAX_WORKER_ID) {
       throw new ConfigError(at('workerNum'), `expected an integer 1..${MAX_WORKER_ID}, got ${String(this.workerNum)}`, file);
     }
-    for (const key of ['stopTimeout', 'maxRequests', 'maxMemory'] as const) {
+    if (!(this.startTimeout > 0))
+      throw new ConfigError(at('startTimeout'), `expected a number > 0, got ${String(this.startTimeout)}`, file);
+    for (const key of ['stopTimeout', 'maxRequests', 'maxMemory', 'heartbeatTimeout'] as const) {
       if (!(this[key] >= 0)) throw new ConfigError(at(key), `expected a number >= 0, got ${String(this[key])}`, file);
     }
     if (!isPlainObject(this.listeners)) throw new ConfigError(at('listeners'), 'expected an object of listeners by name', file);
@@ -203,7 +215,8 @@ export class Server implements ServerOptions {
     }
   }
 
-  private createListener(name: string, def: ListenerDefinition): Listener {
+  /** @internal Build (not start) the listener `name`; the master's config check builds them all. */
+  createListener(name: string, def: ListenerDefinition): Listener {
     const keyPath = `components.server.listeners.${name}`;
     const props = {
       ...def,
@@ -219,10 +232,15 @@ export class Server implements ServerOptions {
       : Object.assign(new Listener(), props, { factory: undefined });
   }
 
-  /** @internal Stop this worker: stop accepting, onWorkerStop, then drain within stopTimeout. */
-  async stopWorker(timeout = this.stopTimeout): Promise<void> {
+  /**
+   * @internal Stop this worker: stop accepting, tell every connection (Handler.onShutdown),
+   * onWorkerStop, then drain within stopTimeout.
+   */
+  async stopWorker(timeout = this.stopTimeout, reason: ShutdownReason = 'stop'): Promise<void> {
     const listeners = this.getListeners();
     await Promise.all(listeners.map((l) => l.stopAccept()));
+    const deadline = Date.now() + timeout * 1000;
+    for (const l of listeners) for (const c of [...l.connections.values()]) c._shutdown(reason, timeout, deadline);
     try {
       await this.onWorkerStop(this.workerId, this.getGpid());
     } catch (e) {

@@ -41,6 +41,12 @@ export const ErrorCodes = {
   UNKNOWN_COMMAND: 'BEYOD_UNKNOWN_COMMAND',
   /** A worker failed to start (its listeners or onWorkerStart threw). */
   WORKER_START_FAILED: 'BEYOD_WORKER_START_FAILED',
+  /** The control directory exists but another user owns it or could enter it; beyod will not use it. */
+  CONTROL_UNSAFE: 'BEYOD_CONTROL_UNSAFE',
+  /** The control socket refused us (permission denied): run the command as the server's user. */
+  CONTROL_DENIED: 'BEYOD_CONTROL_DENIED',
+  /** A rolling reload stopped before every worker was replaced; `data` says which run new code. */
+  RELOAD_FAILED: 'BEYOD_RELOAD_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

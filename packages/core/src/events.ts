@@ -82,6 +82,27 @@ export class ErrorEvent<S extends Endpoint = Endpoint> {
   ) {}
 }
 
+/**
+ * Why a worker is going away: `stop` (the server stops), `reload` (a rolling reload replaces
+ * it), `recycle` (maxRequests / maxMemory), `scale` (a reload lowered workerNum).
+ */
+export type ShutdownReason = 'stop' | 'reload' | 'recycle' | 'scale';
+
+/**
+ * onShutdown: the worker has stopped accepting and will close this connection after `timeout`
+ * seconds (at `deadline`, ms since epoch) unless it closes first. Tell the peer now (a
+ * WebSocket sends 1001 "going away", a protocol with a GOAWAY sends it), then finish or close.
+ */
+export class ShutdownEvent<S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    readonly reason: ShutdownReason,
+    /** Seconds the worker waits for its connections to close before it closes them. */
+    readonly timeout: number,
+    readonly deadline: number,
+  ) {}
+}
+
 /** onStartAccept, onStopAccept. */
 export class ListenerEvent {
   constructor(readonly listener: Listener) {}

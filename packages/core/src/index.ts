@@ -23,6 +23,8 @@ export {
   IOEvent,
   ListenerEvent,
   MessageEvent,
+  ShutdownEvent,
+  type ShutdownReason,
   type Transport,
   UdpPacketEvent,
 } from './events';
@@ -47,9 +49,22 @@ export { UdpPeer } from './UdpPeer';
 export { type SocketAddress, parseSocketUrl } from './url';
 export { cleanStaleUnixSocket } from './unixSocket';
 export { inject, injectable, optional } from './di';
-export { ControlServer, type ControlRequest, controlRequest, controlSocketPath } from './process/control';
-export { Master, type MasterOptions, type ReloadResult } from './process/Master';
-export type { StatusReport, WorkerStatus } from './process/messages';
-export { acquirePidFile, isAlive, readPid, releasePidFile } from './process/pidFile';
+export {
+  ControlServer,
+  type ControlRequest,
+  type Hello,
+  type SocketProbe,
+  controlDir,
+  controlRequest,
+  controlSocketPath,
+  probeSocket,
+} from './process/control';
+export { type ControlTarget, type StopInfo, controlHandler } from './process/ControlApi';
+export { Master, type MasterOptions } from './process/Master';
+export type { ProcessStatus, StatusReport, WorkerStatus } from './process/messages';
+export { isAlive, readPid, releasePidFile, writePidFile } from './process/pidFile';
+export { type ReloadResult, describeChange } from './process/Reloader';
+export { type MasterSettings, type SettingChange, checkApplication, diffSettings, isMasterSettings } from './process/settings';
 export { SingleProcess } from './process/single';
-export { dropPrivileges, runWorker } from './process/worker';
+export { type ForkOptions } from './process/Supervisor';
+export { dropPrivileges, reportPhase, runWorker } from './process/worker';

@@ -1,19 +1,26 @@
 import type { SerializedError } from '../errors';
+import type { ShutdownReason } from '../events';
 import type { ListenerStats } from '../Listener';
 import type { ConnectionInfo, WorkerStats } from '../Server';
 
+/** What a worker is doing before it is ready (reported while a start takes long). */
+export type StartPhase = string;
+
 /** Master -> worker messages over cluster IPC. */
 export type ToWorker =
-  | { t: 'beyod:stop'; timeout: number }
-  | { t: 'beyod:query'; id: number; what: 'stats' | 'connections' }
+  | { t: 'beyod:stop'; timeout: number; reason: ShutdownReason }
+  | { t: 'beyod:query'; id: number; what: 'stats' | 'connections' | 'phase' }
   | { t: 'beyod:synced'; id: number };
 
 /** Worker -> master messages over cluster IPC. */
 export type FromWorker =
+  | { t: 'beyod:phase'; phase: StartPhase }
   | { t: 'beyod:ready'; stats: WorkerStats }
   | { t: 'beyod:start-failed'; error: SerializedError }
-  | { t: 'beyod:stats'; stats: WorkerStats }
-  | { t: 'beyod:reply'; id: number; data: WorkerStats | ConnectionInfo[] }
+  /** Sent every second: the heartbeat, with the event loop's worst delay over that second. */
+  | { t: 'beyod:stats'; stats: WorkerStats; lag: number }
+  | { t: 'beyod:reply'; id: number; data: { stats: WorkerStats; lag: number } | ConnectionInfo[] | StartPhase }
+  | { t: 'beyod:draining'; connections: number; timeout: number }
   | { t: 'beyod:sync'; id: number };
 
 export function isFromWorker(m: unknown): m is FromWorker {
@@ -26,24 +33,45 @@ export interface StatusReport {
   serverId: number;
   singleProcess: boolean;
   master: { pid: number; startAt: number; uptime: number };
+  /** The number of workers the master keeps (a reload applies a changed workerNum). */
   workerNum: number;
+  /** True once a graceful stop has begun. */
+  stopping: boolean;
   workers: WorkerStatus[];
+  /**
+   * Every worker process the master tracks, including a replacement still starting
+   * (`incoming`) and old ones draining (`retiring`): during a reload a worker id is briefly
+   * held by two processes, one of them on its way out.
+   */
+  processes: ProcessStatus[];
 }
 
 export interface WorkerStatus extends Pick<
   WorkerStats,
   'workerId' | 'pid' | 'gpid' | 'memory' | 'connections' | 'messagesIn' | 'messagesOut' | 'bytesIn' | 'bytesOut'
 > {
-  state: 'starting' | 'ready' | 'stopping' | 'down';
+  /** `unresponsive`: the worker's event loop has not answered for a while (see heartbeatTimeout). */
+  state: 'starting' | 'ready' | 'unresponsive' | 'stopping' | 'down';
   uptime: number;
   respawns: number;
+  /** Event-loop lag in ms: the worst delay over the last second, or how long it has been silent. */
+  lag: number;
   /** Each listener's bound address and live connections. */
   listeners: Array<Pick<ListenerStats, 'name' | 'listen' | 'address' | 'connections'>>;
 }
 
+/** One worker process and its part in its worker id's life. */
+export interface ProcessStatus {
+  workerId: number;
+  pid: number;
+  role: 'current' | 'incoming' | 'retiring';
+  /** While draining (retiring, or everything during a stop): its open connections. */
+  connections: number;
+}
+
 /** A worker's status line: who it is (from the master's table) and its latest figures. */
 export function toWorkerStatus(
-  who: Pick<WorkerStatus, 'workerId' | 'pid' | 'gpid' | 'state' | 'uptime' | 'respawns'>,
+  who: Pick<WorkerStatus, 'workerId' | 'pid' | 'gpid' | 'state' | 'uptime' | 'respawns' | 'lag'>,
   st: WorkerStats | undefined,
 ): WorkerStatus {
   return {

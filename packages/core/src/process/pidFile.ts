@@ -1,6 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BeyodError, ErrorCodes } from '../errors';
+
+/**
+ * The pid file is information for people and scripts, not a lock and not a proof: the control
+ * socket is both (see ControlServer). A pid read here is never signalled: after a crash the
+ * kernel may have given it to an unrelated process.
+ */
 
 /** The pid written in a pid file, or undefined when there is no (readable) pid. */
 export function readPid(file: string): number | undefined {
@@ -14,7 +19,10 @@ export function readPid(file: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-/** True if a process with this pid exists (it may belong to another user). */
+/**
+ * True if a process with this pid exists (it may belong to another user). Only meaningful for a
+ * pid that proved itself (a control socket answered with it); never proof of a server.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -24,44 +32,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** What acquirePidFile found. */
-export interface PidFileResult {
-  /** The pid of a dead process that was in the file, now replaced. */
-  stalePid?: number;
-}
-
 /**
- * Write our pid to `file`, refusing when it names a live process (another instance runs).
- * A pid file left by a dead process is replaced. The write is exclusive, so two instances
- * started at the same moment cannot both win.
+ * Write our pid to `file` (atomically: a temporary file renamed over it). Call it only once the
+ * control socket is claimed: whatever pid the file held is stale then, and it is returned.
  */
-export function acquirePidFile(file: string, pid = process.pid): PidFileResult {
+export function writePidFile(file: string, pid = process.pid): { stalePid?: number } {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const result: PidFileResult = {};
-  const existing = readPid(file);
-  if (existing !== undefined && existing !== pid) {
-    if (isAlive(existing)) {
-      throw new BeyodError(ErrorCodes.ALREADY_RUNNING, `already running: pid ${existing} holds ${file} (run \`beyod stop\` first)`, {
-        pid: existing,
-        pidFile: file,
-      });
-    }
-    result.stalePid = existing;
-  }
-  if (existing !== undefined || fs.existsSync(file)) fs.rmSync(file, { force: true });
-  try {
-    fs.writeFileSync(file, `${pid}\n`, { flag: 'wx' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      const other = readPid(file);
-      throw new BeyodError(ErrorCodes.ALREADY_RUNNING, `already running: pid ${other ?? '?'} took ${file} just now`, {
-        pid: other,
-        pidFile: file,
-      });
-    }
-    throw e;
-  }
-  return result;
+  const stalePid = readPid(file);
+  const temp = `${file}.${pid}.tmp`;
+  fs.writeFileSync(temp, `${pid}\n`, { mode: 0o644 });
+  fs.renameSync(temp, file);
+  return stalePid !== undefined && stalePid !== pid ? { stalePid } : {};
 }
 
 /** Remove the pid file if it still holds our pid. */

@@ -1,45 +1,46 @@
 import { EventEmitter } from 'node:events';
 import type { Application } from '../Application';
-import { BeyodError, ErrorCodes } from '../errors';
 import { type Logger } from '../logger';
-import { gpidOf } from '../Server';
-import { ControlServer, controlSocketPath } from './control';
+import { type ConnectionInfo, gpidOf } from '../Server';
+import { ControlServer } from './control';
+import { type ControlTarget, type StopInfo, controlHandler } from './ControlApi';
 import { type StatusReport, toWorkerStatus } from './messages';
-import { acquirePidFile, releasePidFile } from './pidFile';
+import { releasePidFile, writePidFile } from './pidFile';
+import { LagMeter } from './worker';
 
 /**
  * Single-process mode (`--single`, `singleProcess: true`): one worker (id 1) in this process,
  * no master. The pid file and the control socket still exist, so `beyod status` and
  * `beyod stop` work; reload does not (there is no second process to hand over to).
  */
-export class SingleProcess extends EventEmitter {
+export class SingleProcess extends EventEmitter implements ControlTarget {
   readonly pidFile: string;
-  readonly controlPath: string;
   readonly startAt = Date.now();
   private control: ControlServer | undefined;
+  private readonly loop = new LagMeter();
   private stopping: Promise<void> | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
 
   constructor(
     readonly app: Application,
     private readonly log: Logger = app.logger,
+    pidFile?: string,
   ) {
     super();
-    this.pidFile = app.resolvePath(app.server.pidFile);
-    this.controlPath = controlSocketPath(this.pidFile);
+    this.pidFile = pidFile ?? app.resolvePath(app.server.pidFile);
   }
 
   async start(): Promise<void> {
     const server = this.app.server;
-    const { stalePid } = acquirePidFile(this.pidFile);
-    if (stalePid) this.log.warn({ stalePid, pidFile: this.pidFile }, 'replaced a stale pid file (that process is gone)');
+    const control = new ControlServer(this.pidFile, controlHandler(this));
+    await control.start();
+    this.control = control;
     try {
-      this.control = new ControlServer(this.controlPath, (req) => this.onControl(req.cmd));
-      await this.control.start();
+      const { stalePid } = writePidFile(this.pidFile);
+      if (stalePid) this.log.warn({ stalePid, pidFile: this.pidFile }, 'replaced a stale pid file (no server answered for it)');
       await server.startWorker(1, process.pid);
     } catch (e) {
-      this.control?.close();
-      releasePidFile(this.pidFile);
+      await control.close(() => releasePidFile(this.pidFile));
       throw e;
     }
     const on = (sig: NodeJS.Signals, fn: () => void) => {
@@ -57,49 +58,55 @@ export class SingleProcess extends EventEmitter {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.app.server.stopWorker();
-      this.control?.close();
-      releasePidFile(this.pidFile);
+      await this.app.server.stopWorker(undefined, 'stop');
+      await this.control?.close(() => releasePidFile(this.pidFile));
       for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
       this.emit('stopped');
     })();
     return this.stopping;
   }
 
-  private onControl(cmd: string): unknown {
-    const server = this.app.server;
-    switch (cmd) {
-      case 'status':
-        return this.status();
-      case 'connections':
-        return server.getConnections();
-      case 'stop':
-        setImmediate(() => void this.stop());
-        return { pid: process.pid };
-      default:
-        throw new BeyodError(
-          ErrorCodes.UNKNOWN_COMMAND,
-          cmd === 'reload' ? 'reload is not available in single-process mode' : `unknown control command '${cmd}'`,
-        );
-    }
+  hello() {
+    return { beyod: true as const, id: this.app.id, pid: process.pid, pidFile: this.pidFile, singleProcess: true };
+  }
+
+  beginStop(): StopInfo {
+    const connections = this.app.server.getStats().connections;
+    setImmediate(() => void this.stop());
+    return { pid: process.pid, connections, timeout: this.app.server.stopTimeout };
+  }
+
+  connections(): ConnectionInfo[] {
+    return this.app.server.getConnections();
   }
 
   status(): StatusReport {
     const server = this.app.server;
     const st = server.getStats();
     const now = Date.now();
+    const state = this.stopping ? 'stopping' : 'ready';
     return {
       id: this.app.id,
       serverId: server.serverId,
       singleProcess: true,
       master: { pid: process.pid, startAt: this.startAt, uptime: now - this.startAt },
       workerNum: 1,
+      stopping: Boolean(this.stopping),
       workers: [
         toWorkerStatus(
-          { workerId: 1, pid: process.pid, gpid: gpidOf(server.serverId, 1), state: 'ready', uptime: now - st.startAt, respawns: 0 },
+          {
+            workerId: 1,
+            pid: process.pid,
+            gpid: gpidOf(server.serverId, 1),
+            state,
+            uptime: now - st.startAt,
+            respawns: 0,
+            lag: this.loop.get(),
+          },
           st,
         ),
       ],
+      processes: [{ workerId: 1, pid: process.pid, role: 'current', connections: st.connections }],
     };
   }
 }

@@ -2,11 +2,61 @@ import { execFileSync } from 'node:child_process';
 import cluster from 'node:cluster';
 import type { Application } from '../Application';
 import { BeyodError, ErrorCodes, toError } from '../errors';
+import type { ShutdownReason } from '../events';
 import type { Server } from '../Server';
 import { type FromWorker, type ToWorker } from './messages';
 
-/** How often a worker sends its figures to the master (also how often limits are checked). */
+/**
+ * How often a worker sends its figures to the master. It is also the heartbeat: the message
+ * leaves from the event loop, so a stopped or spinning worker falls silent.
+ */
 const STATS_INTERVAL_MS = 1000;
+/** How often a draining worker tells the master how many connections are left. */
+const DRAIN_REPORT_MS = 500;
+
+/** Tell the master what a starting worker is busy with (shown when a start takes long). */
+export function reportPhase(phase: string): void {
+  if (cluster.isWorker && process.connected) process.send?.({ t: 'beyod:phase', phase } satisfies FromWorker);
+}
+
+/** How often the event loop's delay is sampled. */
+const LAG_SAMPLE_MS = 50;
+
+/**
+ * Event-loop lag: how late a 50 ms timer fires, worst case over the last second or so. (perf_hooks'
+ * monitorEventLoopDelay missed a 200 ms block right after a reset when tried here.)
+ */
+export class LagMeter {
+  private last = Date.now();
+  private current = 0;
+  private previous = 0;
+  private samples = 0;
+
+  constructor() {
+    setInterval(() => {
+      const now = Date.now();
+      this.current = Math.max(this.current, now - this.last - LAG_SAMPLE_MS);
+      this.last = now;
+      if (++this.samples % (1000 / LAG_SAMPLE_MS) === 0) {
+        this.previous = this.current;
+        this.current = 0;
+      }
+    }, LAG_SAMPLE_MS).unref();
+  }
+
+  /** The worst lag in ms over the last second, including a delay building up right now. */
+  get(): number {
+    return Math.max(this.previous, this.current, Date.now() - this.last - LAG_SAMPLE_MS, 0);
+  }
+}
+
+/** What a starting worker waits on: a listener binding, or onWorkerStart. */
+function startPhase(server: Server, started: boolean): string {
+  if (started) return 'ready';
+  const running = new Set(server.getListeners().map((l) => l.name));
+  const pending = Object.entries(server.listeners).find(([name]) => !running.has(name));
+  return pending ? `listener '${pending[0]}' (${pending[1].listen})` : 'onWorkerStart';
+}
 
 /**
  * The body of a worker process (forked by the Master): start the server's listeners as worker
@@ -23,19 +73,38 @@ export async function runWorker(app: Application): Promise<void> {
     );
   }
   const server = app.server;
+  // The GPID is the master's business: a reload does not change serverId under it.
+  const pinned = Number(process.env.BEYOD_SERVER_ID);
+  if (Number.isInteger(pinned) && pinned > 0) server.serverId = pinned;
   const send = (m: FromWorker) => {
     if (process.connected) process.send?.(m);
   };
+  const loop = new LagMeter();
   let stopping: Promise<void> | undefined;
   let started = false;
-  const stop = (timeout: number) => {
+  const openConnections = () => server.getListeners().reduce((n, l) => n + l.connections.size, 0);
+  const stop = (timeout: number, reason: ShutdownReason = 'stop') => {
     stopping ??= (async () => {
+      let progress: NodeJS.Timeout | undefined;
       try {
-        if (started) await server.stopWorker(timeout);
+        if (started) {
+          let last = -1;
+          const report = () => {
+            const n = openConnections();
+            if (n !== last) send({ t: 'beyod:draining', connections: n, timeout });
+            last = n;
+          };
+          progress = setInterval(report, DRAIN_REPORT_MS);
+          const stopped = server.stopWorker(timeout, reason);
+          report();
+          await stopped;
+          report();
+        }
         await syncWithMaster();
       } catch (e) {
         server.logger.error({ err: toError(e) }, 'error while stopping');
       }
+      clearInterval(progress);
       process.exit(0);
     })();
   };
@@ -67,9 +136,16 @@ export async function runWorker(app: Application): Promise<void> {
   process.on('message', (m: ToWorker) => {
     if (!m || typeof m !== 'object') return;
     if (m.t === 'beyod:synced') synced.get(m.id)?.();
-    else if (m.t === 'beyod:stop') stop(m.timeout);
-    else if (m.t === 'beyod:query')
-      send({ t: 'beyod:reply', id: m.id, data: m.what === 'connections' ? server.getConnections() : server.getStats() });
+    else if (m.t === 'beyod:stop') stop(m.timeout, m.reason);
+    else if (m.t === 'beyod:query') {
+      const data =
+        m.what === 'connections'
+          ? server.getConnections()
+          : m.what === 'phase'
+            ? startPhase(server, started)
+            : { stats: server.getStats(), lag: loop.get() };
+      send({ t: 'beyod:reply', id: m.id, data });
+    }
   });
   process.on('uncaughtException', (err) => {
     server.logger.fatal({ err }, 'uncaught exception, worker exits');
@@ -80,6 +156,7 @@ export async function runWorker(app: Application): Promise<void> {
     process.exit(1);
   });
 
+  reportPhase('starting the listeners');
   try {
     await server.startWorker(workerId, masterPid);
     dropPrivileges(server);
@@ -94,7 +171,7 @@ export async function runWorker(app: Application): Promise<void> {
   }
   started = true;
   send({ t: 'beyod:ready', stats: server.getStats() });
-  setInterval(() => send({ t: 'beyod:stats', stats: server.getStats() }), STATS_INTERVAL_MS).unref();
+  setInterval(() => send({ t: 'beyod:stats', stats: server.getStats(), lag: loop.get() }), STATS_INTERVAL_MS).unref();
 }
 
 /** When running as root with `user` (and `group`) configured, switch to them. */

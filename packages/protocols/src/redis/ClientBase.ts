@@ -1,4 +1,4 @@
-import { BeyodError, type CloseReason, ErrorCodes, MessageEvent, StreamClient } from '@beyod/core';
+import { BeyodError, type CloseReason, ErrorCodes, type Logger, MessageEvent, StreamClient, rootLogger } from '@beyod/core';
 import { RedisErrorCodes } from './errors';
 import { Fifo } from './Fifo';
 import type { RedisClientEvents, RedisClientOptions } from './options';
@@ -56,6 +56,9 @@ export class ClientBase extends StreamClient {
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private drainWaiter: (() => void) | undefined = undefined;
   private readonly subs = new Subscriptions();
+  private readonly log: Logger | undefined;
+  /** When the current outage began (0: none); it is logged once, not per attempt. */
+  private outageSince = 0;
 
   constructor(options: RedisClientOptions) {
     const parser = new RespParser();
@@ -76,7 +79,26 @@ export class ClientBase extends StreamClient {
     this.maxOfflineQueue = options.maxOfflineQueue ?? 1000;
     this.offlineTimeout = options.offlineTimeout ?? 10;
     this.on('connect', this.handshake);
+    this.log = options.logger === false ? undefined : (options.logger ?? rootLogger()).child({ redis: options.target });
+    this.on('error', this.noteOutage);
+    this.on('connect', this.outageOver);
   }
+
+  /** A refused (or timed-out) connection: warn once per outage, not once per attempt. */
+  private readonly noteOutage = (err: Error & { code?: string }): void => {
+    if (!this.log || this.outageSince) return;
+    if (err.code !== ErrorCodes.CONNECT_FAILED && err.code !== ErrorCodes.CONNECT_TIMEOUT) return;
+    this.outageSince = Date.now();
+    const retry = this.reconnectInterval > 0 ? `retrying every ${this.reconnectInterval} s` : 'not retrying (reconnectInterval 0)';
+    this.log.warn({ err: err.message }, `redis at ${this.target} is unreachable: ${err.message}; ${retry} (logged once per outage)`);
+  };
+
+  private readonly outageOver = (): void => {
+    if (!this.outageSince) return;
+    const secs = ((Date.now() - this.outageSince) / 1000).toFixed(1);
+    this.outageSince = 0;
+    this.log?.info({ downSeconds: Number(secs) }, `redis at ${this.target} is reachable again after ${secs} s`);
+  };
 
   /** True once connected and the handshake (AUTH, SELECT, resubscribe) is done. */
   get ready(): boolean {

@@ -1,5 +1,5 @@
 import type * as tls from 'node:tls';
-import type { MessageEvent, StreamClientEvents } from '@beyod/core';
+import type { Logger, MessageEvent, StreamClientEvents } from '@beyod/core';
 import type { RespValue } from './types';
 
 /** Options of a redis.Client (all optional but target). */
@@ -30,6 +30,11 @@ export interface RedisClientOptions {
   maxReplySize?: number;
   /** For tls:// targets. */
   tls?: tls.ConnectionOptions;
+  /**
+   * Where an outage is logged: a refused or timed-out connection once (a warning), and once
+   * when Redis is reachable again. Default: the root logger; false: silent.
+   */
+  logger?: Logger | false;
 }
 
 /** A pub/sub delivery: `event.message` of a client's 'message' event. */
