@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Connection, ErrorEvent } from '@beyod/core';
+import { Application, type Connection, type ErrorEvent, type ShutdownEvent } from '@beyod/core';
 import { websocket } from '@beyod/protocols';
 import { Cleanup, selfSignedCert, tmpDir, until, waitFor } from 'test-helpers';
 import WebSocket from 'ws';
@@ -356,5 +356,29 @@ describe('websocket: handler methods defined as class fields', () => {
     await done;
     await until(() => closes.length === 1);
     expect(closes).toEqual([4000]);
+  });
+});
+
+describe('websocket: the worker going away', () => {
+  it('sends 1001 to every client when its worker stops, even with an onShutdown of the application that calls no super', async () => {
+    const told: string[] = [];
+    class App extends websocket.Handler {
+      override onShutdown = (e: ShutdownEvent): void => void told.push(e.reason);
+    }
+    const app = new Application({
+      components: { server: { listeners: { ws: { listen: 'tcp://127.0.0.1:0', parser: websocket.Parser, handler: App } } } },
+    });
+    await app.server.startWorker(1);
+    cleanup.defer(() => app.server.stopWorker(0));
+    const port = app.server.getListener('ws')?.port ?? 0;
+    const clients = [await connect(`ws://127.0.0.1:${port}`), await connect(`ws://127.0.0.1:${port}`)];
+    const done = clients.map((c) => closed(c));
+    const stopped = app.server.stopWorker(5, 'reload');
+    expect(await Promise.all(done)).toEqual([
+      { code: 1001, reason: 'going away: reload' },
+      { code: 1001, reason: 'going away: reload' },
+    ]);
+    await stopped;
+    expect(told).toEqual(['reload', 'reload']);
   });
 });

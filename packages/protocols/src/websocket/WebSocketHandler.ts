@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { BeyodError, type CloseEvent, type Connection, type Encoded, ErrorEvent, type MessageEvent, toError } from '@beyod/core';
+import {
+  BeyodError,
+  type CloseEvent,
+  type Connection,
+  type Encoded,
+  ErrorEvent,
+  type MessageEvent,
+  type ShutdownEvent,
+  toError,
+} from '@beyod/core';
 import { HttpHandler, type HttpRequest, type HttpResponse } from '../http';
 import { WebSocketErrorCodes } from './errors';
 import { HandshakeEvent, WebSocketCloseEvent } from './events';
@@ -230,6 +239,18 @@ export class WebSocketHandler extends HttpHandler {
     const closeEvent = new WebSocketCloseEvent(conn, event.reason, event.error, ws.closeCode, ws.closeReason);
     this.callHook(conn, () => this.onClose(closeEvent));
     return false;
+  }
+
+  /**
+   * The WebSocket part of onShutdown: the worker is going away (stop, reload, recycle, scale).
+   * Each client gets a close frame 1001 "going away: <reason>" (RFC 6455 7.4.1) instead of a
+   * dropped socket (1006); it answers with its own close and closes the connection, which the
+   * worker's drain waits for (up to stopTimeout). Then the application's onShutdown runs.
+   */
+  protected override beforeShutdown(event: ShutdownEvent): boolean | void {
+    const conn = event.sender as Connection;
+    if (webSocketStateOf(conn) !== undefined) this.close(conn, CloseCode.GOING_AWAY, `going away: ${event.reason}`);
+    return super.beforeShutdown?.(event);
   }
 
   private startHeartbeat(): void {
