@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { DeadlineEntry, type DeadlineOwner, deadlines } from './DeadlineWheel';
 import { BeyodError, ErrorCodes, badPacketError, toError } from './errors';
@@ -10,22 +9,28 @@ import { SendBuffer } from './SendBuffer';
 const kEndpoint = Symbol('beyod.endpoint');
 type TaggedSocket = Socket & { [kEndpoint]?: BaseConnection };
 const EMPTY = Buffer.alloc(0);
+/** Until a subclass sets its parser: frames nothing (shared, not one per connection). */
+const NO_FRAMING = new Parser<unknown, unknown>();
 
 /**
  * What a server-side Connection and an outbound StreamClient share: the parser loop over a
  * ReceiveBuffer, batched writes, send-buffer limits, pause/resume, close and byte counters.
  * Subclasses decide where messages, errors and closes go (handler methods or events).
+ *
+ * Memory: a server holds one of these per idle connection, so what is not always needed is
+ * made on first use and let go when empty — the receive buffer, the send buffer, the
+ * attributes Map, the deadline entry — and defaults that rarely change live on the prototype
+ * (bench/connections measures the result against a bare node:net server).
  */
-export abstract class BaseConnection extends EventEmitter implements Endpoint, DeadlineOwner {
+export abstract class BaseConnection implements Endpoint, DeadlineOwner {
   abstract readonly id: number;
   peer = '';
   transport: Transport = 'tcp';
   parserState: unknown = undefined;
-  readonly attributes = new Map<string, unknown>();
   /** Bytes queued for sending above which send() reports a full buffer (see send()). */
   maxSendBuffer = 1024 * 1024;
-  /** Seconds close() waits for the peer before destroying the socket. */
-  closeTimeout = 5;
+  /** Seconds close() waits for the peer before destroying the socket (default 5, on the prototype). */
+  declare closeTimeout: number;
   messagesIn = 0;
   messagesOut = 0;
   /** Messages dropped because the send buffer was full (drop policy, or trySend()). */
@@ -34,14 +39,18 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
   connectedAt = 0;
 
   protected socket: Socket | null = null;
-  protected parser: Parser<unknown, unknown> = new Parser();
-  private readonly rb = new ReceiveBuffer();
+  protected parser: Parser<unknown, unknown> = NO_FRAMING;
+  /** Bytes received and not parsed yet; null when there are none. */
+  private rb: ReceiveBuffer | null = null;
+  private attrs: Map<string, unknown> | undefined = undefined;
   /** Length of the packet at the head, once input() reported it; 0 while unknown. */
   private packetLength = 0;
   /** input() returned 0 for the whole head: show it more bytes before asking again. */
   private needMore = false;
-  /** What was sent this event-loop turn, written together at the end of it (flush()). */
-  private readonly out = new SendBuffer();
+  /** What was sent this event-loop turn, written together at the end of it (flush()); null when nothing is. */
+  private out: SendBuffer | null = null;
+  /** Bytes sent in the last turn that sent anything: sizes the next turn's buffer. */
+  private lastTurn = 0;
   private flushScheduled = false;
   /** Over maxSendBuffer, not drained yet. */
   private full = false;
@@ -64,9 +73,16 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
    * Under the 'pause' send policy, stop reading input while the send buffer is full. True for
    * server-side connections, whose output is the answer to their input. A client's input is
    * what its peer sends back: it must keep reading, or it would deadlock with a server that
-   * waits for it to read before reading more itself.
+   * waits for it to read before reading more itself. (On the prototype: a class's constant.)
    */
-  protected pausesInputWhenFull = true;
+  protected get pausesInputWhenFull(): boolean {
+    return true;
+  }
+
+  /** Application data attached to this connection (the Map is made on first use). */
+  get attributes(): Map<string, unknown> {
+    return (this.attrs ??= new Map());
+  }
 
   /** Called with each decoded message. */
   protected abstract dispatchMessage(message: unknown): void;
@@ -117,12 +133,12 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
 
   /** Bytes received and not yet parsed into a packet. */
   get receiveBufferLength(): number {
-    return this.rb.length;
+    return this.rb?.length ?? 0;
   }
 
   /** Bytes queued for sending, not yet handed to the kernel. */
   get sendBufferLength(): number {
-    return (this.socket?.writableLength ?? 0) + this.out.length;
+    return (this.socket?.writableLength ?? 0) + (this.out?.length ?? 0);
   }
 
   /** Paused by pause() (the send policy's own pause is not reported here; see isFull). */
@@ -146,29 +162,43 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
     this.closeError = undefined;
     this.full = false;
     this.flowPaused = false;
-    this.out.clear();
+    this.out = null;
     this.packetLength = 0;
     this.needMore = false;
     this.parserState = undefined;
-    this.rb.clear();
+    this.rb = null;
     this.connectedAt = Date.now();
     (socket as TaggedSocket)[kEndpoint] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
-    socket.on('timeout', onSocketTimeout);
     if (this.paused) socket.pause();
+  }
+
+  /** @internal Close the connection after `ms` without traffic either way (the listener's idleTimeout). */
+  _setIdleTimeout(ms: number): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    socket.setTimeout(ms);
+    socket.on('timeout', onSocketTimeout);
   }
 
   /** @internal Feed received bytes through the parser; the hot path. */
   _receive(chunk: Buffer): void {
     if (this.closing) return;
-    this.rb.push(chunk);
+    (this.rb ??= new ReceiveBuffer()).push(chunk);
     this.drain();
   }
 
+  /** Parse what was received, while allowed; an emptied receive buffer is let go. */
   private drain(): void {
     const rb = this.rb;
+    if (rb === null) return;
+    this.parse(rb);
+    if (rb.length === 0 && this.rb === rb) this.rb = null;
+  }
+
+  private parse(rb: ReceiveBuffer): void {
     const parser = this.parser;
     const max = parser.maxPacketSize;
     const fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
@@ -244,7 +274,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
    * answers to the packets before the bad one, already queued, still reach the peer.
    */
   private badPacket(error: BeyodError): void {
-    this.rb.clear();
+    this.rb?.clear();
     this.packetLength = 0;
     this.needMore = false;
     this.closeReason ??= 'bad-packet';
@@ -307,7 +337,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
   }
 
   private queue(socket: Socket, message: unknown, raw: boolean): boolean {
-    const out = this.out;
+    const out = (this.out ??= new SendBuffer(this.lastTurn));
     const parser = this.parser;
     if (!raw && parser.encodeTo !== undefined) {
       parser.encodeTo(message, out, this);
@@ -341,7 +371,12 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
   protected flush(): void {
     this.flushScheduled = false;
     const socket = this.socket;
-    const parts = this.out.take();
+    const out = this.out;
+    if (out === null) return;
+    // let the send buffer go with the data: an idle connection holds none
+    this.out = null;
+    this.lastTurn = out.length;
+    const parts = out.take();
     if (socket === null || socket.destroyed) return;
     if (parts.length === 1) socket.write(parts[0]!);
     else if (parts.length > 1) {
@@ -356,7 +391,7 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
 
   private markerWritten(): void {
     const socket = this.socket;
-    if (!this.full || socket === null || socket.writableLength > 0 || this.out.length > 0) return;
+    if (!this.full || socket === null || socket.writableLength > 0 || this.out !== null) return;
     this.full = false;
     if (this.closing) return;
     const resumeInput = this.flowPaused;
@@ -473,8 +508,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
     this.closing = false;
     this.full = false;
     this.flowPaused = false;
-    this.out.clear();
-    this.rb.clear();
+    this.out = null;
+    this.rb = null;
     this.packetLength = 0;
     this.needMore = false;
     const reason = this.closeReason ?? 'peer';
@@ -491,6 +526,8 @@ export abstract class BaseConnection extends EventEmitter implements Endpoint, D
     if (this.flushScheduled) this.flush();
   }
 }
+
+(BaseConnection.prototype as { closeTimeout: number }).closeTimeout = 5;
 
 // Socket listeners are module-level functions, not closures per connection.
 function onSocketData(this: TaggedSocket, chunk: Buffer): void {

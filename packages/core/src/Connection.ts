@@ -77,7 +77,6 @@ export class Connection extends BaseConnection {
   protected dispatchClose(reason: CloseReason, error: Error | undefined): void {
     this.listener._remove(this);
     this.call('onClose', new CloseEvent(this, reason, error));
-    this.emit('close', reason);
   }
 
   protected override dispatchDeadline(kind: number): void {

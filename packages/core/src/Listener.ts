@@ -8,6 +8,7 @@ import { type ObjectFactory, createObjectWith } from './Application';
 import { Connection } from './Connection';
 import { BeyodError, ConfigError, ErrorCodes, badPacketError, toError } from './errors';
 import { ErrorEvent, ListenerEvent, MessageEvent, UdpPacketEvent } from './events';
+import { fdBudget, isOutOfDescriptors } from './FdBudget';
 import { Handler } from './Handler';
 import { type Logger, rootLogger } from './logger';
 import { Parser } from './Parser';
@@ -56,6 +57,7 @@ export interface ListenerStats {
   connections: number;
   accepted: number;
   closed: number;
+  /** Connections closed at once: over maxConnections, or the process out of file descriptors. */
   rejected: number;
   badPackets: number;
   messagesIn: number;
@@ -164,6 +166,7 @@ export class Listener implements ListenerOptions {
   /** Bind and start accepting. Resolves once listening; rejects with BEYOD_LISTEN_FAILED. */
   async start(): Promise<void> {
     const addr = this.socketAddress;
+    fdBudget.init();
     this.createComponents();
     if (addr.transport === 'tls') this.secureContext = tls.createSecureContext(this.loadTlsFiles(this.tls ?? {}));
     if (addr.transport === 'udp') await this.bindUdp(addr);
@@ -195,7 +198,12 @@ export class Listener implements ListenerOptions {
   private listenStream(addr: SocketAddress): Promise<void> {
     const server = net.createServer({ noDelay: this.noDelay, keepAlive: this.keepAlive > 0, keepAliveInitialDelay: this.keepAlive * 1000 });
     server.on('connection', (socket) => this.accept(socket));
-    server.on('error', (err) => this.logger.error({ listener: this.name, err }, 'listener error'));
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      // accept() failed for want of descriptors (libuv has closed the pending connections):
+      // refuse until some close, logged once per episode — not an error per connection
+      if (isOutOfDescriptors(err)) fdBudget.exhausted(this.logger, this.name, err);
+      else this.logger.error({ listener: this.name, err }, 'listener error');
+    });
     this.netServer = server;
     return new Promise<void>((resolve, reject) => {
       const fail = (err: NodeJS.ErrnoException) => {
@@ -256,6 +264,12 @@ export class Listener implements ListenerOptions {
       raw.destroy();
       return;
     }
+    // Near the process's file descriptor limit: refuse, and keep serving the others.
+    if (!fdBudget.take(this.logger, this.name)) {
+      this.counters.rejected++;
+      raw.destroy();
+      return;
+    }
     const transport = this.socketAddress.transport;
     let socket: net.Socket = raw;
     if (transport === 'tls') {
@@ -271,7 +285,7 @@ export class Listener implements ListenerOptions {
     const conn = new Connection(this, socket, this.handlerInstance, this.parserInstance, transport);
     this.connections.set(conn.id, conn);
     this.counters.accepted++;
-    if (this.idleTimeout > 0) socket.setTimeout(this.idleTimeout * 1000);
+    if (this.idleTimeout > 0) conn._setIdleTimeout(this.idleTimeout * 1000);
     if (transport !== 'tls') {
       conn._connected();
       return;
@@ -381,6 +395,7 @@ export class Listener implements ListenerOptions {
   /** @internal a connection ended. */
   _remove(conn: Connection): void {
     if (!this.connections.delete(conn.id)) return;
+    fdBudget.release(this.logger);
     this.counters.closed++;
     const t = this.closedTotals;
     t.messagesIn += conn.messagesIn;

@@ -18,12 +18,24 @@ export class SendBuffer {
   private segStart = 0;
   private accLen = 0;
   private parts: Buffer[] = [];
+  /**
+   * A turn's first small string, kept as it is until something else is sent in the same turn:
+   * a lone string goes to the socket as a string (written from a stack buffer by libuv), so the
+   * common one-answer turn allocates no Buffer at all.
+   */
+  private first: string | null = null;
+
+  /** @param lastTurn bytes sent in the connection's last turn, to size the accumulation buffer */
+  constructor(lastTurn = 0) {
+    this.lastTurn = lastTurn;
+  }
   /** Bytes sent in the last turn: sizes the next accumulation buffer. */
-  private lastTurn = 0;
+  private lastTurn: number;
 
   appendBuffer(b: Buffer): void {
     const n = b.length;
     if (n === 0) return;
+    if (this.first !== null) this.spill();
     if (n >= JOIN_LIMIT) {
       this.seal();
       this.parts.push(b);
@@ -37,6 +49,12 @@ export class SendBuffer {
 
   appendString(s: string): void {
     const worst = s.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (this.length === 0 && worst < JOIN_LIMIT) {
+      this.first = s;
+      this.length = Buffer.byteLength(s, 'utf8');
+      return;
+    }
+    if (this.first !== null) this.spill();
     if (worst >= JOIN_LIMIT) {
       this.appendBuffer(Buffer.from(s, 'utf8'));
       return;
@@ -49,6 +67,7 @@ export class SendBuffer {
 
   /** A 4-byte unsigned big-endian integer (a length header), without a Buffer of its own. */
   appendUInt32BE(v: number): void {
+    if (this.first !== null) this.spill();
     this.reserve(4);
     const acc = this.acc as Buffer;
     const i = this.accLen;
@@ -58,6 +77,14 @@ export class SendBuffer {
     acc[i + 3] = v & 0xff;
     this.accLen = i + 4;
     this.length += 4;
+  }
+
+  /** Something else follows the turn's first string: copy it into the accumulation buffer. */
+  private spill(): void {
+    const s = this.first as string;
+    this.first = null;
+    this.reserve(s.length * 3);
+    this.accLen += (this.acc as Buffer).write(s, this.accLen, 'utf8');
   }
 
   private reserve(n: number): void {
@@ -76,8 +103,15 @@ export class SendBuffer {
     }
   }
 
-  /** Everything held, in order, as few buffers as possible; the buffer is empty after. */
-  take(): Buffer[] {
+  /** Everything held, in order, as few pieces as possible; the buffer is empty after. */
+  take(): Array<Buffer | string> {
+    if (this.first !== null) {
+      const s = this.first;
+      this.first = null;
+      this.lastTurn = this.length;
+      this.length = 0;
+      return [s];
+    }
     this.seal();
     const parts = this.parts;
     this.lastTurn = this.length;
@@ -89,6 +123,7 @@ export class SendBuffer {
   }
 
   clear(): void {
+    this.first = null;
     this.parts = [];
     this.length = 0;
     this.acc = null;

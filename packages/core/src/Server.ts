@@ -283,7 +283,7 @@ export class Server implements ServerOptions {
       gpid: this.getGpid(),
       pid: process.pid,
       startAt: this.startAt,
-      memory: process.memoryUsage.rss(),
+      memory: residentMemory(),
       connections: sum('connections'),
       messagesIn: sum('messagesIn'),
       messagesOut: sum('messagesOut'),
@@ -292,6 +292,22 @@ export class Server implements ServerOptions {
       listeners,
     };
   }
+}
+
+let lastRss = 0;
+
+/**
+ * The process's RSS. Reading it opens /proc/self/stat, which throws EMFILE / ENFILE when the
+ * process is out of file descriptors — called from the stats timer, that killed the worker
+ * and every connection on it. Then the last reading is given.
+ */
+function residentMemory(): number {
+  try {
+    lastRss = process.memoryUsage.rss();
+  } catch {
+    /* out of file descriptors: keep the last reading */
+  }
+  return lastRss;
 }
 
 function defaultWorkerNum(): number {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { BaseConnection } from './BaseConnection';
@@ -53,7 +54,9 @@ export class StreamClient extends BaseConnection {
   /** Connection attempts made (the first included). */
   attempts = 0;
   /** A client keeps reading while its send buffer is full: what it reads is what it waits for. */
-  protected override pausesInputWhenFull = false;
+  protected override get pausesInputWhenFull(): boolean {
+    return false;
+  }
   private readonly addr: SocketAddress;
   private readonly tlsOptions: tls.ConnectionOptions | undefined;
   private readonly noDelay: boolean;
@@ -65,6 +68,7 @@ export class StreamClient extends BaseConnection {
 
   constructor(options: StreamClientOptions) {
     super();
+    EventEmitter.call(this); // an EventEmitter by mixin (see below): connections are not
     this.target = options.target;
     this.addr = parseSocketUrl(options.target);
     if (this.addr.transport === 'udp') {
@@ -216,8 +220,15 @@ export class StreamClient extends BaseConnection {
   }
 }
 
+// A StreamClient is an EventEmitter; server-side connections are not (per-connection memory),
+// so the emitter's methods are mixed in here rather than inherited by BaseConnection.
+for (const key of Reflect.ownKeys(EventEmitter.prototype)) {
+  if (key !== 'constructor')
+    Object.defineProperty(StreamClient.prototype, key, Reflect.getOwnPropertyDescriptor(EventEmitter.prototype, key)!);
+}
+
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface StreamClient {
+export interface StreamClient extends EventEmitter {
   on<K extends keyof StreamClientEvents>(event: K, listener: (...args: StreamClientEvents[K]) => void): this;
   once<K extends keyof StreamClientEvents>(event: K, listener: (...args: StreamClientEvents[K]) => void): this;
   off<K extends keyof StreamClientEvents>(event: K, listener: (...args: StreamClientEvents[K]) => void): this;

@@ -1,6 +1,6 @@
 import { SendBuffer } from '@beyod/core';
 
-const joined = (parts: Buffer[]) => Buffer.concat(parts);
+const joined = (parts: Array<Buffer | string>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
 
 describe('SendBuffer', () => {
   it('keeps the order of small and large pieces, strings and integers', () => {
@@ -33,6 +33,20 @@ describe('SendBuffer', () => {
     for (let i = 0; i < 100; i++) out.appendString('second turn');
     out.take();
     expect(first!.toString()).toBe('first');
+  });
+
+  it('a turn of one small string keeps it a string (no Buffer); a second piece joins them', () => {
+    const out = new SendBuffer();
+    out.appendString('héllo\n');
+    expect(out.length).toBe(7);
+    expect(out.take()).toEqual(['héllo\n']);
+    out.appendString('a');
+    out.appendUInt32BE(1);
+    out.appendString('b');
+    expect(out.length).toBe(6);
+    const parts = out.take();
+    expect(parts).toHaveLength(1);
+    expect(joined(parts)).toEqual(Buffer.from([0x61, 0, 0, 0, 1, 0x62]));
   });
 
   it('a long string goes by way of one Buffer, not the accumulator', () => {

@@ -6,8 +6,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as nodeHttp from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import type { ErrorEvent } from '@beyod/core';
 import { http } from '@beyod/protocols';
 import { Cleanup, RawClient, tmpDir, until } from 'test-helpers';
@@ -382,5 +384,191 @@ describe('out of file descriptors: a worker under a low ulimit -n', () => {
       1,
     );
     expect(after).toMatchObject({ statuses: [200], bodies: ['file 1\n'] });
+  });
+});
+
+/**
+ * A client that counts complete responses as they stream in (no buffer of everything):
+ * Content-Length bodies, or chunked ones checked byte for byte by `onChunk`.
+ */
+class CountingClient {
+  readonly socket: net.Socket;
+  responses = 0;
+  statuses: number[] = [];
+  bodies: Buffer[] = [];
+  private buf: Buffer = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  closed = false;
+  malformed = '';
+
+  constructor(
+    port: number,
+    private readonly keepBodies = false,
+  ) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => this.feed(d));
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    this.socket.on('error', () => {});
+    cleanup.add(this.socket, (s) => s.destroy());
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private feed(d: Buffer): void {
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    for (;;) {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) break;
+      const head = this.buf.toString('latin1', 0, end);
+      const status = Number(head.slice(9, 12));
+      const cl = /\r\ncontent-length: (\d+)/i.exec(head);
+      let body: Buffer;
+      let used: number;
+      if (cl !== null) {
+        const n = Number(cl[1]);
+        if (this.buf.length < end + 4 + n) break;
+        body = this.buf.subarray(end + 4, end + 4 + n);
+        used = end + 4 + n;
+      } else if (/\r\ntransfer-encoding: chunked/i.test(head)) {
+        const r = parseChunked(this.buf, end + 4);
+        if (r === undefined) break;
+        if (typeof r === 'string') {
+          this.malformed = r;
+          this.socket.destroy();
+          return;
+        }
+        [body, used] = r;
+      } else {
+        this.malformed = `no length in ${head}`;
+        this.socket.destroy();
+        return;
+      }
+      this.responses++;
+      this.statuses.push(status);
+      if (this.keepBodies) this.bodies.push(Buffer.from(body));
+      else this.bodies[0] = body; // the last one only
+      this.buf = this.buf.subarray(used);
+    }
+    this.wake();
+  }
+
+  async waitResponses(n: number, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.responses < n) {
+      if (this.malformed !== '') throw new Error(`malformed response: ${this.malformed}`);
+      if (this.closed) throw new Error(`closed after ${this.responses} of ${n} responses`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.responses} of ${n} responses within ${ms} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** A strict chunked body at `from`: [body, end offset], undefined when incomplete, a message when malformed. */
+function parseChunked(buf: Buffer, from: number): [Buffer, number] | undefined | string {
+  const parts: Buffer[] = [];
+  let at = from;
+  for (;;) {
+    const eol = buf.indexOf('\r\n', at);
+    if (eol < 0) return buf.length - at > 20 ? `chunk-size line too long at ${at}` : undefined;
+    const line = buf.toString('latin1', at, eol);
+    if (!/^[0-9a-f]+$/.test(line)) return `bad chunk-size line ${JSON.stringify(line.slice(0, 20))} at ${at}`;
+    const n = parseInt(line, 16);
+    if (buf.length < eol + 2 + n + 2) return undefined;
+    if (buf[eol + 2 + n] !== 13 || buf[eol + 3 + n] !== 10) return `chunk of ${n} bytes not followed by CRLF at ${eol + 2 + n}`;
+    if (n === 0) return [Buffer.concat(parts), eol + 4];
+    parts.push(buf.subarray(eol + 2, eol + 2 + n));
+    at = eol + 4 + n;
+  }
+}
+
+describe('never drop a response: slow and late readers', () => {
+  class Answers extends http.Handler {
+    override onRequest(req: http.HttpRequest, res: http.HttpResponse): void {
+      if (req.path === '/x') return res.end(`i=${String(req.query.i)}`);
+      if (req.path === '/big') return res.end(Buffer.alloc(200 * 1024, Number(req.query.i)));
+      res.status = 404;
+      res.end();
+    }
+  }
+
+  it('100,000 pipelined GETs from a client that reads only once it has sent them all: every one answered, in order', async () => {
+    const l = await startHttp(cleanup, Answers);
+    const c = new CountingClient(l.port, true);
+    c.socket.pause();
+    const n = 100_000;
+    const reqs = Array.from({ length: n }, (_, i) => `GET /x?i=${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
+    c.socket.write(reqs);
+    setImmediate(() => c.socket.resume());
+    await c.waitResponses(n, 30_000);
+    expect(c.bodies.length).toBe(n);
+    const wrong = c.bodies.findIndex((b, i) => b.toString() !== `i=${i}`);
+    expect(wrong).toBe(-1);
+  });
+
+  it('30 pipelined GETs of 200 KiB, read late: all 30 arrive whole', async () => {
+    const l = await startHttp(cleanup, Answers);
+    const c = new CountingClient(l.port, true);
+    c.socket.pause();
+    c.socket.write(Array.from({ length: 30 }, (_, i) => `GET /big?i=${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    // read late: once the server has stopped making progress (its send buffer is full)
+    await new Promise((r) => setTimeout(r, 200));
+    c.socket.resume();
+    await c.waitResponses(30, 20_000);
+    expect(c.bodies.map((b) => b.length)).toEqual(Array(30).fill(200 * 1024));
+    expect(c.bodies.every((b, i) => b[0] === i && b[b.length - 1] === i)).toBe(true);
+  });
+
+  it('a streamed (chunked) response read in bursts parses cleanly to the last byte', async () => {
+    const total = 12 * 1024 * 1024;
+    class Stream extends http.Handler {
+      override onRequest(_req: http.HttpRequest, res: http.HttpResponse): void {
+        let sent = 0;
+        let size = 1;
+        res.end(
+          new Readable({
+            read() {
+              if (sent >= total) return void this.push(null);
+              // chunks of every size from 1 byte to 96 KiB, the byte at offset k is k % 251
+              size = (size * 7 + 13) % (96 * 1024) || 1;
+              const n = Math.min(size, total - sent);
+              const chunk = Buffer.allocUnsafe(n);
+              for (let i = 0; i < n; i++) chunk[i] = (sent + i) % 251;
+              sent += n;
+              this.push(chunk);
+            },
+          }),
+        );
+      }
+    }
+    const l = await startHttp(cleanup, Stream, { maxSendBuffer: 256 * 1024 });
+    const c = new CountingClient(l.port, true);
+    c.socket.pause();
+    c.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    // read in bursts: a few ms of reading, a few ms paused
+    const bursts = setInterval(() => (c.socket.isPaused() ? c.socket.resume() : c.socket.pause()), 5);
+    cleanup.defer(() => clearInterval(bursts));
+    await c.waitResponses(1, 60_000);
+    clearInterval(bursts);
+    const body = c.bodies[0] as Buffer;
+    expect(body.length).toBe(total);
+    let bad = -1;
+    for (let k = 0; k < total; k++)
+      if (body[k] !== k % 251) {
+        bad = k;
+        break;
+      }
+    expect(bad).toBe(-1);
   });
 });

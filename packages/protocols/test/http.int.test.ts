@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -496,5 +497,159 @@ describe('http: the protocol part runs however the application defines its handl
     await s.waitBytes(64 * 1024);
     s.destroy();
     await until(() => streamClosed && closes.length === 1, 3000, 'the stream destroyed and onClose called');
+  });
+});
+
+describe('http: backpressure as a node Writable (write() false, then drain; pipe)', () => {
+  /** A client that does not read until told; counts body bytes once it does. */
+  async function lateReader(port: number, request: string) {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    cleanup.add(socket, (s) => s.destroy());
+    await waitFor(socket, 'connect');
+    socket.pause();
+    socket.write(request);
+    let received = 0;
+    let tail = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+      tail = Buffer.concat([tail, d]).subarray(-16);
+    });
+    return { socket, received: () => received, ended: () => tail.toString().endsWith('0\r\n\r\n') };
+  }
+
+  /** Wait until `value()` has not changed over 20 polls in a row (the producer stalled). */
+  const stalled = (value: () => number) => {
+    let last = -1;
+    let same = 0;
+    return until(
+      () => {
+        same = value() === last ? same + 1 : 0;
+        last = value();
+        return same >= 20;
+      },
+      10_000,
+      'the producer to stall',
+    );
+  };
+
+  it("res.write() returns false when the connection is full, and the response emits 'drain' when it may go on", async () => {
+    const total = 32 * 1024 * 1024;
+    let written = 0;
+    let falses = 0;
+    let drains = 0;
+    class Writer extends http.Handler {
+      override async onRequest(_req: http.HttpRequest, res: http.HttpResponse): Promise<void> {
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        res.on('drain', () => drains++);
+        while (written < total) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            falses++;
+            await once(res, 'drain');
+          }
+        }
+        res.end();
+      }
+    }
+    const l = await startHttp(cleanup, Writer, { maxSendBuffer: 256 * 1024 });
+    const c = await lateReader(l.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await stalled(() => written);
+    // the writer waits (on 'drain') while the client reads nothing: what is in flight is the
+    // kernel's socket buffers plus about maxSendBuffer
+    expect(falses).toBeGreaterThan(0);
+    expect(written).toBeLessThan(total / 2);
+    c.socket.resume();
+    await until(() => c.ended(), 30_000, 'the whole body');
+    expect(drains).toBe(falses);
+    expect(c.received()).toBeGreaterThan(total);
+  });
+
+  it('readable.pipe(res) honours backpressure and ends the response (the handler does not end it first)', async () => {
+    const total = 32 * 1024 * 1024;
+    let produced = 0;
+    class Piper extends http.Handler {
+      override onRequest(_req: http.HttpRequest, res: http.HttpResponse): void {
+        const chunk = Buffer.alloc(64 * 1024, 3);
+        new Readable({
+          read() {
+            produced += chunk.length;
+            this.push(produced <= total ? chunk : null);
+          },
+        }).pipe(res);
+      }
+    }
+    const l = await startHttp(cleanup, Piper, { maxSendBuffer: 256 * 1024 });
+    const c = await lateReader(l.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await stalled(() => produced);
+    expect(produced).toBeLessThan(total / 2);
+    c.socket.resume();
+    await until(() => c.ended(), 30_000, 'the whole body');
+    expect(c.received()).toBeGreaterThan(total);
+  });
+
+  it('pipelined requests in flight are bounded by maxRequestsInFlight: the connection stops reading, then answers them all in order', async () => {
+    let open = false;
+    const held: Array<() => void> = [];
+    let started = 0;
+    class Slow extends http.Handler {
+      override maxRequestsInFlight = 8;
+      override async onRequest(req: http.HttpRequest, res: http.HttpResponse): Promise<void> {
+        started++;
+        if (!open) await new Promise<void>((r) => held.push(r));
+        res.end(`n=${String(req.query.n)}`);
+      }
+    }
+    const l = await startHttp(cleanup, Slow);
+    const c = await rawClient(cleanup, l);
+    c.write(Array.from({ length: 200 }, (_, i) => `GET /?n=${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    await until(() => started >= 8, 3000, '8 requests started');
+    await new Promise((r) => setImmediate(r));
+    const conn = [...l.connections.values()][0];
+    expect(started).toBe(8);
+    expect(conn?.isPaused).toBe(true);
+    expect(conn?.receiveBufferLength).toBeGreaterThan(0);
+    open = true;
+    for (const release of held.splice(0)) release();
+    const rs = await responses(c, 200, 10_000);
+    expect(rs.map((r) => r.body.toString())).toEqual(Array.from({ length: 200 }, (_, i) => `n=${i}`));
+  });
+});
+
+describe('http: a streamed body never breaks the framing of the next response', () => {
+  class Lengths extends http.Handler {
+    errors: string[] = [];
+    override async onRequest(req: http.HttpRequest, res: http.HttpResponse): Promise<void> {
+      res.setHeader('Content-Length', 10);
+      if (req.path === '/short') {
+        res.write('12345');
+        await new Promise((r) => setImmediate(r));
+        return res.end();
+      }
+      res.write('123');
+      res.write('4567890ABC'); // past Content-Length: throws, nothing of it is sent
+    }
+    override onError(e: ErrorEvent): void {
+      this.errors.push(e.error.message);
+    }
+  }
+
+  it('a body shorter than its Content-Length closes the connection after it; requests behind it are not answered', async () => {
+    const l = await startHttp(cleanup, Lengths);
+    const c = await rawClient(cleanup, l);
+    c.write('GET /short HTTP/1.1\r\nHost: x\r\n\r\nGET /short HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitClose();
+    const text = c.received.toString();
+    expect(text.split('HTTP/1.1 200').length).toBe(2);
+    expect(text.endsWith('\r\n\r\n12345')).toBe(true);
+  });
+
+  it('a write() past Content-Length throws: its bytes are never sent, the connection is cut', async () => {
+    const l = await startHttp(cleanup, Lengths);
+    const h = l.handlerInstance as Lengths;
+    const c = await rawClient(cleanup, l);
+    c.write('GET /long HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitClose();
+    expect(c.received.toString()).not.toContain('4567890ABC');
+    expect(h.errors.join()).toMatch(/past Content-Length/);
   });
 });

@@ -198,6 +198,8 @@ export class ControlServer {
       throw e;
     }
     server.unref();
+    // accept() may fail (EMFILE when out of descriptors): never an uncaught 'error'
+    server.on('error', () => {});
     try {
       await withLock(dir, () => this.claim(temp));
     } catch (e) {

@@ -171,7 +171,14 @@ export async function runWorker(app: Application): Promise<void> {
   }
   started = true;
   send({ t: 'beyod:ready', stats: server.getStats() });
-  setInterval(() => send({ t: 'beyod:stats', stats: server.getStats(), lag: loop.get() }), STATS_INTERVAL_MS).unref();
+  setInterval(() => {
+    try {
+      send({ t: 'beyod:stats', stats: server.getStats(), lag: loop.get() });
+    } catch (e) {
+      // nothing may escape a timer into uncaughtException (it would take every connection down)
+      server.logger.error({ err: toError(e) }, 'could not report stats');
+    }
+  }, STATS_INTERVAL_MS).unref();
 }
 
 /** When running as root with `user` (and `group`) configured, switch to them. */

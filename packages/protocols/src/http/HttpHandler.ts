@@ -17,17 +17,7 @@ import { HttpParser } from './HttpParser';
 import { HttpRequest, nullObject } from './HttpRequest';
 import { HttpResponse } from './HttpResponse';
 import { refuse } from './refuse';
-import {
-  CONTINUE_EXPECTED,
-  type HttpState,
-  TIMER_BODY,
-  TIMER_HEAD,
-  TIMER_IDLE,
-  TIMER_NONE,
-  disarm,
-  httpStateOf,
-  isHttpDeadline,
-} from './state';
+import { CONTINUE_EXPECTED, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE, disarm, httpStateOf, isHttpDeadline } from './state';
 import { serveStatic } from './static';
 
 /** A route's function: like onRequest, `this` is the handler. */
@@ -70,6 +60,11 @@ export class HttpHandler extends Handler {
   maxFileSize = 0;
   /** Most files in one request. */
   maxFiles = 20;
+  /**
+   * Most pipelined requests of one connection in flight (read, not yet answered): past it the
+   * connection stops reading until half of them are answered.
+   */
+  maxRequestsInFlight = 16;
   /** Most static files open at once for one connection (pipelined requests wait their turn). */
   maxOpenFiles = 4;
   /** Most fields (not files) in one form body, urlencoded or multipart; over it form() rejects and the request is answered 413. */
@@ -117,9 +112,18 @@ export class HttpHandler extends Handler {
       return false;
     }
     const res = new HttpResponse(req, conn, state);
-    state.queue.push(res);
-    // Requests pipelined after one that closes the connection are not read.
-    if (!req.keepAlive) conn.pause();
+    const inFlight = state.queue.push(res);
+    if (!req.keepAlive) {
+      // Requests pipelined after one that closes the connection are not read.
+      state.lastRequest = true;
+      conn.pause();
+    } else if (inFlight >= this.maxRequestsInFlight && !state.held) {
+      // Enough answers pending: stop reading until half of them are out (as node:http stops
+      // reading a socket whose responses pile up). Memory stays bounded, nothing is refused.
+      state.held = true;
+      state.resumeAt = this.maxRequestsInFlight >> 1;
+      conn.pause();
+    }
     req.formOptions = this.formOptions();
     // An upgrade is offered only when nothing else is in flight (the switch must come right
     // after the responses before it); otherwise Upgrade is ignored, as RFC 9110 7.8 allows.
@@ -152,11 +156,11 @@ export class HttpHandler extends Handler {
     if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
       (r as Promise<void>).then(
         () => {
-          if (!res.finished) res.end();
+          if (!res.finished && !res.isPiped) res.end();
         },
         (e: unknown) => this.requestFailed(req, res, conn, e),
       );
-    } else if (!res.finished) {
+    } else if (!res.finished && !res.isPiped) {
       res.end();
     }
   }
@@ -298,18 +302,12 @@ export class HttpHandler extends Handler {
     if (state === undefined) return;
     state.closing = true;
     state.timer = TIMER_NONE;
-    state.drainWaiter = undefined;
     for (const r of state.queue.splice(0)) r._abort();
   }
 
-  /** The protocol's part of onBufferDrain: resume a streamed body paused by backpressure. */
+  /** The protocol's part of onBufferDrain: the response being written may go on ('drain', a paused stream resumes). */
   protected override beforeBufferDrain(event: IOEvent): void {
-    const state: HttpState | undefined = httpStateOf(event.sender);
-    const waiter = state?.drainWaiter;
-    if (state !== undefined && waiter !== undefined) {
-      state.drainWaiter = undefined;
-      waiter.resume();
-    }
+    (httpStateOf(event.sender)?.queue[0] as HttpResponse | undefined)?._drained();
   }
 
   /**

@@ -41,6 +41,12 @@ const MAX_LEADING_EMPTY = 64;
  */
 export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   override maxPacketSize = 8 * 1024 * 1024;
+  /**
+   * HTTP is a byte stream: a dropped write would shift every later response. Past the
+   * listener's maxSendBuffer nothing is dropped; the connection stops reading requests until
+   * its responses drain (see docs/networking.md, send policy).
+   */
+  override sendPolicy = 'pause' as const;
   /** Largest request head (request line + headers) in bytes. */
   maxHeaderSize = 16 * 1024;
   /** Seconds a client has from the first byte of a request head to its end (0 = no limit). */

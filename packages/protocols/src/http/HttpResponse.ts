@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -11,6 +12,12 @@ import { switchConnection } from './upgrade';
 export type ResponseBody = string | Buffer | Readable;
 
 const BAD_HEADER = /[\r\n\0]/;
+/**
+ * Bytes a response not yet at the head of its connection's queue buffers before write()
+ * returns false (it is written once the responses before it are done).
+ */
+const HIGH_WATER_MARK = 64 * 1024;
+const CRLF = '\r\n';
 
 let dateCache = '';
 let dateCacheAt = 0;
@@ -33,8 +40,14 @@ function isReadable(v: unknown): v is Readable {
  * `body` and return from onRequest: the handler ends it). `write()` streams the body in chunks
  * (chunked encoding for HTTP/1.1, close-delimited for 1.0). Responses of pipelined requests
  * go out in request order whatever order they end in.
+ *
+ * Backpressure, as a node Writable: write() returns false when the connection's send buffer is
+ * full (or, for a response waiting behind earlier ones, when it has buffered 64 KiB), and the
+ * response emits 'drain' when writing may go on; `readable.pipe(res)` and `res.end(readable)`
+ * honour it. It emits 'finish' once the whole response is handed to the connection, and
+ * 'close' after that or when the connection closed first. Nothing written is ever dropped.
  */
-export class HttpResponse implements QueuedResponse {
+export class HttpResponse extends EventEmitter implements QueuedResponse {
   status = 200;
   /** Reason phrase; the standard one for `status` when empty. */
   statusMessage = '';
@@ -48,18 +61,45 @@ export class HttpResponse implements QueuedResponse {
 
   private readonly headerList: Array<[string, string | readonly string[]]> = [];
   private cookies: string[] | undefined;
+  /** What was written while earlier responses were still in flight, and its size. */
   private readonly out: Array<Buffer | string> = [];
+  private outBytes = 0;
   private complete = false;
   private chunked = false;
   private stream: Readable | undefined;
   private streamStarted = false;
+  /** The stream given to end() is paused until the connection drains. */
+  private streamPaused = false;
+  /** write() returned false: emit 'drain' once writing may go on. */
+  private needDrain = false;
+  /** A Readable was piped into this response (readable.pipe(res)): the handler does not end it. */
+  private piped = false;
+  /** Body bytes still allowed by a Content-Length set before streaming (-1: none set). */
+  private remaining = -1;
 
   constructor(
     readonly request: HttpRequest,
     private readonly conn: Endpoint,
     private readonly state: HttpState,
   ) {
+    super();
     this.closesConnection = !request.keepAlive;
+  }
+
+  /** @internal a Readable's pipe() announces itself with 'pipe': remember it (see isPiped). */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'pipe') this.piped = true;
+    return super.emit(event, ...args);
+  }
+
+  /** A Readable is being piped into this response: it ends it (the handler must not). */
+  get isPiped(): boolean {
+    return this.piped;
+  }
+
+  /** True while write() has returned false and 'drain' has not been emitted yet (as Writable.writableNeedDrain). */
+  get writableNeedDrain(): boolean {
+    return this.needDrain;
   }
 
   /** Set a header (replacing one of the same name, any case). Throws on CR/LF (header injection). */
@@ -154,26 +194,53 @@ export class HttpResponse implements QueuedResponse {
   }
 
   /**
-   * Send part of the body now (the head first, on the first call). Returns false when the
-   * connection's send buffer is full: wait for the handler's onBufferDrain before writing more.
+   * Send part of the body now (the head first, on the first call). Returns false when it
+   * should wait: the connection's send buffer is full, or this response waits behind earlier
+   * ones and has buffered 64 KiB. Nothing is dropped either way; write more after 'drain'.
+   * Throws when the chunk would go past a Content-Length set before the first write.
    */
-  write(chunk: string | Buffer): boolean {
+  write(chunk: string | Uint8Array, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean {
     if (this.finished) throw new Error('write() after end()');
     if (!this.headersSent) this.startStreaming();
-    return this.emitChunk(chunk);
+    const cb = typeof encoding === 'function' ? encoding : callback;
+    const data = typeof chunk === 'string' && typeof encoding === 'string' && encoding !== 'utf8' ? Buffer.from(chunk, encoding) : chunk;
+    const ok = this.emitChunk(toChunk(data), true);
+    if (!ok) this.needDrain = true;
+    if (cb !== undefined) process.nextTick(cb);
+    return ok;
+  }
+
+  /** True until end() (as Writable.writable). */
+  get writable(): boolean {
+    return !this.finished;
   }
 
   /** Finish the response, with `body` (or `this.body`) when no write() came before. */
-  end(body?: ResponseBody): void {
+  end(body?: ResponseBody | Uint8Array): void;
+  // The forms of a node Writable's end() (so readable.pipe(res) and stream.pipeline type-check).
+  end(callback?: () => void): this;
+  end(data: string | Uint8Array, callback?: () => void): this;
+  end(data: string, encoding?: BufferEncoding, callback?: () => void): this;
+  end(body?: ResponseBody | Uint8Array | (() => void), encoding?: BufferEncoding | (() => void), callback?: () => void): this {
+    // the callback forms of a node Writable's end() (for pipe() and stream utilities)
+    const cb = typeof body === 'function' ? body : typeof encoding === 'function' ? encoding : callback;
+    if (cb !== undefined) this.once('finish', cb);
+    if (typeof body === 'function') body = undefined;
+    else if (typeof body === 'string' && typeof encoding === 'string' && encoding !== 'utf8') body = Buffer.from(body, encoding);
+    this.endBody(body);
+    return this;
+  }
+
+  private endBody(body: ResponseBody | Uint8Array | undefined): void {
     if (this.finished) return;
     this.finished = true;
-    if (body !== undefined) this.body = body;
+    if (body !== undefined) this.body = body instanceof Uint8Array && !Buffer.isBuffer(body) ? toChunk(body) : (body as ResponseBody);
     const b = this.body;
     if (this.headersSent) {
       // streamed with write(): the rest, then the terminator
       if (isReadable(b)) this.pipe(b);
       else {
-        if (b !== undefined && b.length > 0) this.emitChunk(b);
+        if (b !== undefined && b.length > 0) this.emitChunk(b, false);
         this.finishStreaming();
       }
       return;
@@ -192,19 +259,34 @@ export class HttpResponse implements QueuedResponse {
     const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     const head = this.headString(noBody ? -1 : length);
     this.headersSent = true;
-    if (isHead || length === 0) this.emit(head);
-    else if (typeof payload === 'string') this.emit(head + payload);
-    else this.emit(head, payload);
+    if (isHead || length === 0) this.put(head);
+    else if (typeof payload === 'string') this.put(head + payload);
+    else this.put(head, payload);
     this.done();
   }
 
   /** @internal the response reached the head of the queue: write what is pending. True once complete. */
   _flush(): boolean {
     if (this.out.length > 0) {
-      this.conn.send(this.out.splice(0), true);
+      const full = !this.conn.send(this.out.splice(0), true);
+      this.outBytes = 0;
+      // what it wrote while waiting is out: tell a waiting writer, unless the connection is full now
+      if (!full && this.needDrain) process.nextTick(emitDrain, this);
     }
     if (this.stream !== undefined && !this.streamStarted) this.startPipe();
     return this.complete;
+  }
+
+  /** @internal the connection's send buffer drained (this response is at the head of the queue). */
+  _drained(): void {
+    if (this.streamPaused) {
+      this.streamPaused = false;
+      this.stream?.resume();
+    }
+    if (this.needDrain) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
   }
 
   /**
@@ -232,17 +314,29 @@ export class HttpResponse implements QueuedResponse {
   _abort(): void {
     this.stream?.destroy();
     this.removeTempFiles();
+    if (!this.complete) this.emit('close');
   }
 
   private get active(): boolean {
     return this.state.queue[0] === this;
   }
 
-  private emit(a: Buffer | string, b?: Buffer | string): boolean {
-    if (this.active) return this.conn.send(b === undefined ? a : [a, b], true);
-    this.out.push(a);
-    if (b !== undefined) this.out.push(b);
-    return true;
+  /**
+   * Queue bytes of this response, in one send (a chunk's size line, data and CRLF go
+   * together): on the connection when this response is at the head of the queue, else in its
+   * own buffer until it is. False when the writer should wait for 'drain'.
+   */
+  private put(a: Buffer | string, b?: Buffer | string, c?: Buffer | string): boolean {
+    if (this.active) return this.conn.send(b === undefined ? a : c === undefined ? [a, b] : [a, b, c], true);
+    const out = this.out;
+    out.push(a);
+    this.outBytes += a.length;
+    if (b !== undefined) {
+      out.push(b);
+      this.outBytes += b.length;
+    }
+    if (c !== undefined) out.push(c);
+    return this.outBytes < HIGH_WATER_MARK;
   }
 
   private headString(contentLength: number): string {
@@ -270,26 +364,43 @@ export class HttpResponse implements QueuedResponse {
 
   private startStreaming(): void {
     const noBody = this.status < 200 || this.status === 204 || this.status === 304 || this.request.method === 'HEAD';
-    if (!noBody && !this.hasHeader('content-length')) {
-      if (this.request.httpVersion === '1.1') this.chunked = true;
+    if (!noBody) {
+      const declared = this.getHeader('content-length');
+      if (declared !== undefined) this.remaining = Number(declared);
+      else if (this.request.httpVersion === '1.1') this.chunked = true;
       else this.closesConnection = true; // HTTP/1.0: the end of the body is the end of the connection
     }
     this.headersSent = true;
-    this.emit(this.headString(-1));
+    this.put(this.headString(-1));
   }
 
-  private emitChunk(chunk: string | Buffer): boolean {
+  /**
+   * Queue a piece of the body (framed as a chunk when chunked). With a Content-Length, bytes
+   * past it are refused: thrown at a write() (`strict`), else cut and the connection closed
+   * after this response — never sent, where they would be read as the next response.
+   */
+  private emitChunk(chunk: string | Buffer, strict: boolean): boolean {
     if (this.request.method === 'HEAD' || this.status === 204 || this.status === 304) return true;
-    if (!this.chunked) return this.emit(chunk);
     const n = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    if (n === 0) return true;
-    this.emit(`${n.toString(16)}\r\n`);
-    this.emit(chunk);
-    return this.emit('\r\n');
+    if (n === 0) return !this.conn.isFull;
+    if (this.chunked) return this.put(`${n.toString(16)}\r\n`, chunk, CRLF);
+    if (this.remaining >= 0) {
+      if (n > this.remaining) {
+        if (strict) throw new Error(`write() of ${n} bytes goes past Content-Length (${this.remaining} bytes left)`);
+        const fits = Buffer.from(chunk).subarray(0, this.remaining);
+        this.remaining = 0;
+        this.closesConnection = true;
+        return fits.length > 0 ? this.put(fits) : !this.conn.isFull;
+      }
+      this.remaining -= n;
+    }
+    return this.put(chunk);
   }
 
   private finishStreaming(): void {
-    if (this.chunked && this.request.method !== 'HEAD') this.emit('0\r\n\r\n');
+    if (this.chunked && this.request.method !== 'HEAD') this.put('0\r\n\r\n');
+    // A body shorter than its Content-Length: the client can only tell by the connection closing.
+    if (this.remaining > 0) this.closesConnection = true;
     this.done();
   }
 
@@ -304,6 +415,7 @@ export class HttpResponse implements QueuedResponse {
     if (this.active) this.startPipe();
   }
 
+  /** The response reached the head of the queue: read its stream, pausing it while the connection is full. */
   private startPipe(): void {
     const stream = this.stream as Readable;
     this.streamStarted = true;
@@ -313,9 +425,9 @@ export class HttpResponse implements QueuedResponse {
       return;
     }
     stream.on('data', (chunk: Buffer | string) => {
-      if (!this.emitChunk(chunk)) {
+      if (!this.emitChunk(chunk, false)) {
         stream.pause();
-        this.state.drainWaiter = stream;
+        this.streamPaused = true;
       }
     });
     stream.once('end', () => this.finishStreaming());
@@ -323,6 +435,7 @@ export class HttpResponse implements QueuedResponse {
 
   private done(): void {
     this.complete = true;
+    process.nextTick(emitFinish, this);
     if (this.active) pumpQueue(this.state, this.conn);
   }
 
@@ -343,7 +456,7 @@ export function pumpQueue(state: HttpState, conn: Endpoint): void {
   const q = state.queue;
   while (q.length > 0) {
     const head = q[0] as HttpResponse;
-    if (!head._flush()) return;
+    if (!head._flush()) break;
     q.shift();
     head.removeTempFiles();
     if (head.closesConnection) {
@@ -351,6 +464,12 @@ export function pumpQueue(state: HttpState, conn: Endpoint): void {
       return;
     }
   }
+  // Input held for the bound on requests in flight: read again once half of them are answered.
+  if (state.held && q.length <= state.resumeAt) {
+    state.held = false;
+    if (!state.failed && !state.closing && !state.lastRequest) (conn as Endpoint & { resume?: () => void }).resume?.();
+  }
+  if (q.length > 0) return;
   if (!state.closing && state.head === undefined && state.timer === TIMER_NONE && state.keepAliveTimeoutMs > 0) {
     arm(conn, state, TIMER_IDLE, state.keepAliveTimeoutMs);
   }
@@ -362,4 +481,19 @@ export function closeAfterResponses(state: HttpState, conn: Endpoint): void {
   disarm(conn, state);
   for (const r of state.queue.splice(0)) r._abort();
   conn.close();
+}
+
+function emitDrain(res: HttpResponse): void {
+  res._drained();
+}
+
+function emitFinish(res: HttpResponse): void {
+  res.emit('finish');
+  res.emit('close');
+}
+
+type WriteCallback = (error?: Error | null) => void;
+
+function toChunk(chunk: string | Buffer | Uint8Array): string | Buffer {
+  return typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }

@@ -74,8 +74,12 @@ export class HttpState {
   /** ms since epoch when the first byte of the current request arrived. */
   startedAt = 0;
   keepAliveTimeoutMs: number;
-  /** A stream body paused until the send buffer drains. */
-  drainWaiter: { resume(): unknown } | undefined = undefined;
+  /** Reading was paused because too many requests are in flight (http.Handler's maxRequestsInFlight). */
+  held = false;
+  /** Read again once no more than this many responses are left in flight. */
+  resumeAt = 0;
+  /** A request that closes the connection was read: nothing after it is (its pause is for good). */
+  lastRequest = false;
   /** Static files open (or being opened) for this connection's responses. */
   files = 0;
   /** Responses waiting for a file slot (created when first needed). */
