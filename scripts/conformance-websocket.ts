@@ -232,9 +232,13 @@ async function main(): Promise<void> {
     await listening(wsPort, ws, 'ws');
     console.log(`beyod echo on ${beyodPort}, ws echo on ${wsPort}; running Autobahn cases ${cases} (report in ${out}) ...`);
     const t0 = Date.now();
-    const run = spawn('bash', [path.join(autobahn, 'run_autobahn.sh'), out, cases, `beyod=ws://127.0.0.1:${beyodPort}`, `ws=ws://127.0.0.1:${wsPort}`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const run = spawn(
+      'bash',
+      [path.join(autobahn, 'run_autobahn.sh'), out, cases, `beyod=ws://127.0.0.1:${beyodPort}`, `ws=ws://127.0.0.1:${wsPort}`],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let summary = '';
     run.stdout.setEncoding('utf8').on('data', (d: string) => (summary += d));
     const code = await new Promise<number | null>((resolve) => run.on('exit', resolve));
