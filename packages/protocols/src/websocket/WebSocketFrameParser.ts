@@ -240,7 +240,8 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
   override encode(message: unknown, conn: Endpoint): Encoded {
     const deflate = webSocketStateOf(conn)?.deflate;
     if (typeof message === 'string') {
-      if (deflate === undefined) return encodeFrame(Opcode.TEXT, message);
+      // A UTF-16 unit is at most 3 UTF-8 bytes: a string that short is under threshold as it is.
+      if (deflate === undefined || message.length * 3 < deflate.settings.threshold) return encodeFrame(Opcode.TEXT, message);
       return encodeMessage(Opcode.TEXT, Buffer.from(message), deflate);
     }
     if (Buffer.isBuffer(message)) return encodeMessage(Opcode.BINARY, message, deflate);
