@@ -1,6 +1,7 @@
 import { http, websocket } from '@beyod/protocols';
 import * as fc from 'fast-check';
 import { LoopHarness, splitAt } from 'test-helpers';
+import { unmask, unmaskInto } from '../src/websocket/frame';
 import { clientFrame } from './websocketTestUtil';
 
 const { Opcode, ControlFrame, ProtocolViolation } = websocket;
@@ -268,5 +269,41 @@ describe('websocket limits', () => {
     // what follows a frame read in pieces is read as frames again
     expect(got[2]).toMatchObject({ opcode: Opcode.PING });
     expect(got[3]).toBe('then text');
+  });
+});
+
+describe('unmasking', () => {
+  const naive = (src: Buffer, mask: Buffer, pos: number) => Buffer.from(src.map((b, i) => b ^ (mask[(pos + i) & 3] as number)));
+
+  it('property: in place and while copying, at any offset, length, alignment and payload position, as byte by byte', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 1200 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.nat(7),
+        fc.nat(7),
+        fc.nat(1000),
+        (bytes, maskBytes, srcOff, dstOff, pos) => {
+          const mask = Buffer.from(maskBytes);
+          const data = Buffer.from(bytes);
+          // in place, in a buffer that starts at an odd place of its memory
+          const holder = Buffer.alloc(data.length + 16);
+          const view = holder.subarray(srcOff, srcOff + data.length);
+          data.copy(view);
+          const maskHolder = Buffer.concat([Buffer.alloc(dstOff), mask]);
+          unmask(view, maskHolder, dstOff);
+          expect(view.equals(naive(data, mask, 0))).toBe(true);
+          // while copying, from a payload position
+          const src = Buffer.concat([Buffer.alloc(srcOff), data]);
+          const dst = Buffer.alloc(data.length + dstOff + 3, 0xee);
+          unmaskInto(dst, dstOff, src, srcOff, data.length, mask, pos);
+          expect(dst.subarray(dstOff, dstOff + data.length).equals(naive(data, mask, pos))).toBe(true);
+          expect(dst.subarray(0, dstOff).every((b) => b === 0xee) && dst.subarray(dstOff + data.length).every((b) => b === 0xee)).toBe(
+            true,
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
