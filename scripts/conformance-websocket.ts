@@ -180,8 +180,8 @@ function describeRun(): string {
   return (
     `Produced by \`npm run conformance:websocket\` on ${new Date().toISOString().slice(0, 10)}, commit ${commit}, ` +
     `Node ${process.version}, ws ${ws}, ${os.cpus().length} × ${cpu}. Both servers echo with permessage-deflate on ` +
-    '(beyod: `perMessageDeflate: true`, `maxPayload` 16 MiB, `maxFragments` 65536; ws: `perMessageDeflate: true`, ' +
-    '`maxFragments` 65536).'
+    '(beyod: `perMessageDeflate: true`, `maxPayload` 16 MiB, `maxFragments` 131072; ws: `perMessageDeflate: true`, ' +
+    '`maxFragments` 131072).'
   );
 }
 

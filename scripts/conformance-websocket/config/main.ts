@@ -24,7 +24,7 @@ export default defineConfig({
           parser: {
             class: websocket.Parser,
             maxPayload: 16 * 1024 * 1024,
-            maxFragments: 64 * 1024,
+            maxFragments: 128 * 1024,
             perMessageDeflate: true,
           },
           handler: EchoHandler,
