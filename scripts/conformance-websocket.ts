@@ -1,12 +1,14 @@
 /*
- * npm run conformance:websocket [-- --cases "1.* 2.*"] [--out DIR] [--no-doc]
+ * npm run conformance:websocket [-- --cases "1.* 2.*"] [--out DIR] [--jobs N] [--no-doc]
  *
  * Runs the Autobahn|Testsuite (fuzzingclient) against the project's WebSocket echo (beyod
  * start --single, scripts/conformance-websocket/config/main.ts) and the `ws` echo
  * (scripts/conformance-websocket/ws-echo.ts), both with permessage-deflate on, prints the
  * per-section table side by side, and rewrites the table in docs/websocket.md (between the
  * autobahn markers) unless --no-doc or a subset of cases is given. Exit code 1 when a case
- * FAILED for beyod.
+ * FAILED for beyod. The suite's Python client is what takes the time (minutes per section of
+ * 12 and 13): the cases are shared between `--jobs` fuzzing clients per server (default 2),
+ * all running at once, each on a group of sections of similar cost.
  *
  * The suite is not in this repository: it is expected in ../shared/conformance/autobahn
  * (relative to the repository root; Python 2.7 and vendored dependencies, see its README), or
@@ -24,7 +26,9 @@ const HERE = path.join(ROOT, 'scripts', 'conformance-websocket');
 const DOC = path.join(ROOT, 'docs', 'websocket.md');
 const BEGIN = '<!-- autobahn:begin (written by npm run conformance:websocket) -->';
 const END = '<!-- autobahn:end -->';
-const ALL_CASES = '1.* 2.* 3.* 4.* 5.* 6.* 7.* 9.* 10.* 12.* 13.*';
+// Sections 1-7, 9, 10, 12 and 13; 12 and 13 by subsection, so they can be shared out.
+const ALL_CASES =
+  '1.* 2.* 3.* 4.* 5.* 6.* 7.* 9.* 10.* 12.1.* 12.2.* 12.3.* 12.4.* 12.5.* 13.1.* 13.2.* 13.3.* 13.4.* 13.5.* 13.6.* 13.7.*';
 const KINDS = ['OK', 'NON-STRICT', 'INFORMATIONAL', 'UNIMPLEMENTED', 'FAILED'] as const;
 const SECTIONS: Record<string, string> = {
   '1': 'Framing',
@@ -49,7 +53,7 @@ interface CaseResult {
 }
 type Index = Record<string, Record<string, CaseResult>>;
 
-function args(): { cases: string; out: string; doc: boolean } {
+function args(): { cases: string; out: string; doc: boolean; jobs: number } {
   const argv = process.argv.slice(2);
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(name);
@@ -57,7 +61,8 @@ function args(): { cases: string; out: string; doc: boolean } {
   };
   const cases = get('--cases') ?? ALL_CASES;
   const out = path.resolve(get('--out') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'beyod-autobahn-')));
-  return { cases, out, doc: !argv.includes('--no-doc') && cases === ALL_CASES };
+  const jobs = Math.max(1, Number(get('--jobs') ?? 2) | 0);
+  return { cases, out, doc: !argv.includes('--no-doc') && cases === ALL_CASES, jobs };
 }
 
 function findAutobahn(): string {
@@ -127,8 +132,8 @@ function sectionOf(id: string): string {
 }
 
 function byCase(a: string, b: string): number {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
+  const x = a.split('.').map((v) => (v === '*' ? 0 : Number(v)));
+  const y = b.split('.').map((v) => (v === '*' ? 0 : Number(v)));
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const d = (x[i] ?? 0) - (y[i] ?? 0);
     if (d !== 0) return d;
@@ -194,8 +199,41 @@ function writeDoc(block: string): void {
   console.log(`\nwrote the table into ${path.relative(ROOT, DOC)}`);
 }
 
+/** Rough cost of each section (its slow cases), to share the work between processes evenly. */
+const WEIGHT: Record<string, number> = { '6': 2, '9': 10, '12': 40, '13': 55 };
+
+/** Split the case patterns into `n` groups of similar cost (a pattern stays whole). */
+function shards(cases: string, n: number): string[] {
+  const parts = cases.split(/\s+/).filter((p) => p !== '');
+  // a subsection of 12 or 13 (18 cases of up to 1000 compressed messages each) weighs 8
+  const weight = (p: string) => (p.split('.').length > 2 && Number(p.split('.')[0]) >= 12 ? 8 : (WEIGHT[p.split('.')[0] as string] ?? 1));
+  const groups = Array.from({ length: Math.min(n, parts.length) }, () => ({ cost: 0, parts: [] as string[] }));
+  for (const p of [...parts].sort((a, b) => weight(b) - weight(a))) {
+    const g = groups.reduce((a, b) => (b.cost < a.cost ? b : a));
+    g.parts.push(p);
+    g.cost += weight(p);
+  }
+  return groups.map((g) => g.parts.sort(byCase).join(' '));
+}
+
+/** One run_autobahn.sh for one server; resolves with what it printed (its summary). */
+async function runAutobahn(autobahn: string, dir: string, cases: string, agent: string, url: string): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const run = spawn('bash', [path.join(autobahn, 'run_autobahn.sh'), dir, cases, `${agent}=${url}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let printed = '';
+  run.stdout.setEncoding('utf8').on('data', (d: string) => (printed += d));
+  const code = await new Promise<number | null>((resolve) => run.on('exit', resolve));
+  if (code !== 0 || !fs.existsSync(path.join(dir, 'index.json'))) {
+    console.error(printed);
+    throw new Error(`run_autobahn.sh failed for ${agent} (exit ${code}); see ${path.join(dir, 'wstest.log')}`);
+  }
+  return printed;
+}
+
 async function main(): Promise<void> {
-  const { cases, out, doc } = args();
+  const { cases, out, doc, jobs } = args();
   const autobahn = findAutobahn();
   fs.mkdirSync(out, { recursive: true });
   const [beyodPort, wsPort] = [await freePort(), await freePort()];
@@ -230,24 +268,23 @@ async function main(): Promise<void> {
     children.push(ws);
     await listening(beyodPort, beyod, 'beyod');
     await listening(wsPort, ws, 'ws');
-    console.log(`beyod echo on ${beyodPort}, ws echo on ${wsPort}; running Autobahn cases ${cases} (report in ${out}) ...`);
-    const t0 = Date.now();
-    const run = spawn(
-      'bash',
-      [path.join(autobahn, 'run_autobahn.sh'), out, cases, `beyod=ws://127.0.0.1:${beyodPort}`, `ws=ws://127.0.0.1:${wsPort}`],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+    const urls: Record<string, string> = { beyod: `ws://127.0.0.1:${beyodPort}`, ws: `ws://127.0.0.1:${wsPort}` };
+    const runs = AGENTS.flatMap((agent) =>
+      shards(cases, jobs).map((part, i) => ({ agent, part, dir: path.join(out, `${agent}-${i + 1}`) })),
     );
-    let summary = '';
-    run.stdout.setEncoding('utf8').on('data', (d: string) => (summary += d));
-    const code = await new Promise<number | null>((resolve) => run.on('exit', resolve));
-    if (code !== 0 || !fs.existsSync(path.join(out, 'index.json'))) {
-      console.error(summary);
-      throw new Error(`run_autobahn.sh failed (exit ${code}); see ${path.join(out, 'wstest.log')}`);
-    }
+    console.log(
+      `beyod echo on ${beyodPort}, ws echo on ${wsPort}; running Autobahn cases ${cases} in ${runs.length} processes ` +
+        `(${jobs} per server; reports under ${out}) ...`,
+    );
+    const t0 = Date.now();
+    const results = await Promise.all(runs.map((r) => runAutobahn(autobahn, r.dir, r.part, r.agent, urls[r.agent] as string)));
     console.log(`done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
-    const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8')) as Index;
+    const index: Index = {};
+    for (const r of runs) {
+      const part = JSON.parse(fs.readFileSync(path.join(r.dir, 'index.json'), 'utf8')) as Index;
+      Object.assign((index[r.agent] ??= {}), part[r.agent]);
+    }
+    const summary = results.join('\n');
     const { text, failed } = table(index);
     const block = `${describeRun()}\n\n${text}`;
     console.log(block);
