@@ -175,11 +175,18 @@ function table(index: Index): { text: string; failed: Map<string, string[]> } {
   return { text: rows.join('\n'), failed };
 }
 
-function describeRun(): string {
-  let commit = 'unknown';
+/** The commit checked out (and whether the tree had changes) when the servers started. */
+function currentCommit(): string {
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-  } catch {}
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT }).toString().trim() !== '';
+    return dirty ? `${commit} (with uncommitted changes)` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function describeRun(commit: string): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const ws = (JSON.parse(fs.readFileSync(require.resolve('ws/package.json'), 'utf8')) as { version: string }).version;
   return (
@@ -234,6 +241,7 @@ async function runAutobahn(autobahn: string, dir: string, cases: string, agent: 
 
 async function main(): Promise<void> {
   const { cases, out, doc, jobs } = args();
+  const commit = currentCommit();
   const autobahn = findAutobahn();
   fs.mkdirSync(out, { recursive: true });
   const [beyodPort, wsPort] = [await freePort(), await freePort()];
@@ -286,7 +294,7 @@ async function main(): Promise<void> {
     }
     const summary = results.join('\n');
     const { text, failed } = table(index);
-    const block = `${describeRun()}\n\n${text}`;
+    const block = `${describeRun(commit)}\n\n${text}`;
     console.log(block);
     const details = summary.indexOf('-----');
     if (failed.size > 0 && details >= 0) console.log(`\nthe failed cases, with what Autobahn expected and got:\n${summary.slice(details)}`);
