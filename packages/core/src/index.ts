@@ -66,5 +66,5 @@ export { isAlive, readPid, releasePidFile, writePidFile } from './process/pidFil
 export { type ReloadResult, describeChange } from './process/Reloader';
 export { type MasterSettings, type SettingChange, checkApplication, diffSettings, isMasterSettings } from './process/settings';
 export { SingleProcess } from './process/single';
-export { type ForkOptions } from './process/Supervisor';
+export { type ForkOptions } from './process/slots';
 export { dropPrivileges, reportPhase, runWorker } from './process/worker';

@@ -8,7 +8,8 @@ import { type ProcessStatus, type StatusReport, type WorkerStatus, toWorkerStatu
 import { releasePidFile, writePidFile } from './pidFile';
 import { type ReloadResult, Reloader } from './Reloader';
 import type { MasterSettings } from './settings';
-import { type ForkOptions, type Proc, Supervisor } from './Supervisor';
+import type { ForkOptions, Proc } from './slots';
+import { Supervisor } from './Supervisor';
 
 /** How the master forks workers and re-reads its config. */
 export interface MasterOptions extends ForkOptions {

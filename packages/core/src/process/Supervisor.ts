@@ -4,9 +4,10 @@ import { BeyodError, ErrorCodes, toError } from '../errors';
 import type { ShutdownReason } from '../events';
 import type { Logger } from '../logger';
 import type { ConnectionInfo, WorkerStats } from '../Server';
-import type { FromWorker, StartPhase, ToWorker } from './messages';
+import type { FromWorker, ToWorker } from './messages';
 import { isFromWorker } from './messages';
 import type { MasterSettings } from './settings';
+import { type ForkOptions, type Proc, type Slot, describeExit } from './slots';
 
 /** A worker that dies within this many ms of becoming ready counts as crashing on start. */
 const FAST_FAILURE_MS = 2000;
@@ -24,58 +25,6 @@ const PENDING_REPORT_MS = 10_000;
 /** Grace after stopTimeout before a stopping worker is killed. */
 const KILL_GRACE_MS = 3000;
 
-/** How the supervisor forks workers. */
-export interface ForkOptions {
-  /** The script a worker runs (it calls runWorker). */
-  exec: string;
-  args?: string[];
-  execArgv?: string[];
-  /** Extra environment for workers. */
-  env?: Record<string, string>;
-}
-
-/** One worker process, from fork to exit. */
-export interface Proc {
-  readonly worker: Worker;
-  readonly pid: number;
-  readonly slotId: number;
-  /** current: serves its id; incoming: its replacement, starting; retiring: stopping. */
-  role: 'current' | 'incoming' | 'retiring';
-  ready: boolean;
-  readonly forkedAt: number;
-  readyAt: number;
-  /** Last message from its event loop (the heartbeat). */
-  lastSeen: number;
-  /** Worst event-loop delay over the last second, in ms, as the worker measured it. */
-  lag: number;
-  unresponsive: boolean;
-  stats: WorkerStats | undefined;
-  phase: StartPhase;
-  /** A maxRequests / maxMemory replacement is under way. */
-  limitHit: boolean;
-  /** While it drains: its open connections. */
-  draining: number | undefined;
-  /** Resolves once it reports ready; rejects if it fails first. */
-  readonly settled: Promise<Proc>;
-  /** Why it is being replaced, told to its predecessor when it takes over. */
-  replaces: ShutdownReason;
-  onReady?: (error?: BeyodError) => void;
-  failure?: BeyodError;
-  readonly pending: Map<number, (data: unknown) => void>;
-  timers: NodeJS.Timeout[];
-}
-
-/** One worker id: the process serving it, and at most one replacement starting. */
-export interface Slot {
-  readonly id: number;
-  current: Proc | null;
-  incoming: Proc | null;
-  respawns: number;
-  /** Consecutive deaths right after start (crash loop). */
-  fastFailures: number;
-  retryTimer: NodeJS.Timeout | undefined;
-}
-
 /**
  * Keeps worker ids 1..n alive. It owns the slot table, and every change to it: fork, promote a
  * ready replacement (the old process retires), respawn after a death with back-off, retire,
@@ -91,6 +40,7 @@ export class Supervisor extends EventEmitter {
   stopping = false;
   private queryId = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  private lastCheck = Date.now();
 
   constructor(
     private readonly fork: ForkOptions,
@@ -388,8 +338,17 @@ export class Supervisor extends EventEmitter {
    */
   private checkHeartbeats(): void {
     const timeoutMs = this.settings().heartbeatTimeout * 1000;
-    if (timeoutMs <= 0 || this.stopping) return;
     const now = Date.now();
+    const gap = now - this.lastCheck;
+    this.lastCheck = now;
+    if (timeoutMs <= 0 || this.stopping) return;
+    if (gap > HEARTBEAT_CHECK_MS * 4) {
+      // We were the ones stalled (SIGSTOP, swapped out): the workers' heartbeats are still
+      // unread in the IPC pipes, and timers run before I/O. Judge them from now on.
+      for (const proc of this.procs.values()) proc.lastSeen = Math.max(proc.lastSeen, now);
+      this.log.warn({ stalledMs: gap }, `the master itself was stalled for ${(gap / 1000).toFixed(1)} s; heartbeats restart from now`);
+      return;
+    }
     for (const proc of this.procs.values()) {
       if (!proc.ready || proc.role === 'retiring' || proc.worker.isDead()) continue;
       const silent = now - proc.lastSeen;
@@ -474,8 +433,4 @@ export class Supervisor extends EventEmitter {
     if (w.isConnected()) w.send(msg);
     else if (!w.isDead()) w.process.kill('SIGTERM');
   }
-}
-
-export function describeExit(code: number | null, signal: string | null): string {
-  return signal ? `signal ${signal}` : `exit code ${code ?? '?'}`;
 }
