@@ -1,11 +1,14 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import { BeyodError, ErrorCodes, toError } from '../errors';
 import type { ShutdownReason } from '../events';
+import { stopReading } from '../handoff';
 import type { Logger } from '../logger';
 import type { ConnectionInfo, WorkerStats } from '../Server';
 import type { FromWorker, ToWorker } from './messages';
 import { isFromWorker } from './messages';
+import { type HandoffPlan, newProgress, stayingOf } from './mover';
 import type { MasterSettings } from './settings';
 import { type ForkOptions, type Proc, type Slot, describeExit } from './slots';
 
@@ -24,6 +27,13 @@ const UNRESPONSIVE_AFTER_MS = 3000;
 const PENDING_REPORT_MS = 10_000;
 /** Grace after stopTimeout before a stopping worker is killed. */
 const KILL_GRACE_MS = 3000;
+/**
+ * How long a moved connection may wait in the master for a process of its worker id that
+ * accepts (its replacement died on the way and is being re-forked); then it is closed.
+ */
+const ADOPT_WAIT_MS = 10_000;
+/** Each process of a worker id numbers its connections from (forks * this) + 1: ids never meet. */
+const CONNECTION_ID_RANGE = 2 ** 32;
 
 /**
  * Keeps worker ids 1..n alive. It owns the slot table, and every change to it: fork, promote a
@@ -61,7 +71,17 @@ export class Supervisor extends EventEmitter {
   slot(id: number): Slot {
     let s = this.slots.get(id);
     if (!s) {
-      s = { id, current: null, incoming: null, respawns: 0, fastFailures: 0, retryTimer: undefined };
+      s = {
+        id,
+        current: null,
+        incoming: null,
+        respawns: 0,
+        fastFailures: 0,
+        retryTimer: undefined,
+        forks: 0,
+        adoptQueue: [],
+        adoptTimer: undefined,
+      };
       this.slots.set(id, s);
     }
     return s;
@@ -85,6 +105,9 @@ export class Supervisor extends EventEmitter {
       BEYOD_WORKER_ID: String(id),
       BEYOD_MASTER_PID: String(process.pid),
       BEYOD_SERVER_ID: String(settings.serverId),
+      // a connection moved in from the previous process keeps its id: a range of our own (2^32
+      // per process; 2^21 forks of one id before it passes 2^53)
+      BEYOD_CONN_ID_BASE: String((s.forks++ % 2 ** 21) * CONNECTION_ID_RANGE),
     });
     let onReady: (error?: BeyodError) => void = () => {};
     const settled = new Promise<Proc>((resolve, reject) => {
@@ -117,10 +140,12 @@ export class Supervisor extends EventEmitter {
       },
       pending: new Map(),
       timers: [],
+      handoff: {},
+      moving: undefined,
     };
     s.incoming = proc;
     this.procs.set(worker, proc);
-    worker.on('message', (m: unknown) => this.onMessage(proc, m));
+    worker.on('message', (m: unknown, handle: unknown) => this.onMessage(proc, m, handle));
     worker.on('exit', (code, signal) => this.onExit(proc, code, signal));
     worker.on('error', (err) => this.log.warn({ workerId: id, err }, 'worker IPC error'));
     this.watchStart(proc, settings.startTimeout * 1000);
@@ -162,8 +187,11 @@ export class Supervisor extends EventEmitter {
     return this.ask<string>(proc, 'phase');
   }
 
-  private onMessage(proc: Proc, m: unknown): void {
-    if (!isFromWorker(m)) return;
+  private onMessage(proc: Proc, m: unknown, handle?: unknown): void {
+    if (!isFromWorker(m)) {
+      if (handle instanceof Socket) handle.destroy(); // not ours: a socket nobody will read
+      return;
+    }
     const msg: FromWorker = m;
     proc.lastSeen = Date.now();
     switch (msg.t) {
@@ -171,7 +199,23 @@ export class Supervisor extends EventEmitter {
         proc.phase = msg.phase;
         break;
       case 'beyod:ready':
+        proc.handoff = msg.handoff ?? {};
         this.onReady(proc, msg.stats);
+        break;
+      case 'beyod:move':
+        this.forward(proc, msg.conn, handle);
+        break;
+      case 'beyod:handoff':
+        proc.moving = msg.progress;
+        if (msg.progress.done) {
+          const p = msg.progress;
+          this.log.info(
+            { workerId: proc.slotId, pid: proc.pid, moved: p.moved, stayed: p.stayed, lost: p.lost, ms: p.ms },
+            `worker ${proc.slotId}: ${p.moved} connection${p.moved === 1 ? '' : 's'} moved from pid ${proc.pid} to its replacement, ` +
+              `${stayingOf(p)} drain${p.lost ? `, ${p.lost} lost on the way` : ''} (${p.ms} ms)`,
+          );
+          proc.onHandedOff?.();
+        }
         break;
       case 'beyod:start-failed': {
         const error = BeyodError.from(msg.error);
@@ -221,7 +265,8 @@ export class Supervisor extends EventEmitter {
       const old = s.current;
       proc.role = 'current';
       s.current = proc;
-      if (old) this.retire(old, proc.replaces);
+      if (old) this.retire(old, proc.replaces, proc);
+      this.flushAdoptions(s);
     }
     this.emit('worker-ready', proc.slotId, proc.pid);
     proc.onReady?.();
@@ -229,6 +274,7 @@ export class Supervisor extends EventEmitter {
 
   private onExit(proc: Proc, code: number | null, signal: string | null): void {
     this.procs.delete(proc.worker);
+    proc.onHandedOff?.();
     for (const cb of proc.pending.values()) cb(undefined);
     proc.pending.clear();
     if (!proc.ready) {
@@ -296,13 +342,97 @@ export class Supervisor extends EventEmitter {
     p.catch((e: unknown) => this.log.error({ workerId: id, err: toError(e).message }, 'respawned worker failed to start'));
   }
 
-  /** Tell `proc` to stop gracefully (it drains within stopTimeout), and kill it if it does not. */
-  retire(proc: Proc, reason: ShutdownReason): void {
+  /**
+   * Tell `proc` to stop gracefully (it drains within stopTimeout), and kill it if it does not.
+   * Replaced by `next` on a reload or recycle, with live handoff on: its connections that can
+   * move go to `next` first (handoffTimeout more before the kill).
+   */
+  retire(proc: Proc, reason: ShutdownReason, next?: Proc): void {
     proc.role = 'retiring';
-    const timeout = this.settings().stopTimeout;
-    this.tell(proc.worker, { t: 'beyod:stop', timeout, reason });
-    const t = setTimeout(() => !proc.worker.isDead() && proc.worker.process.kill('SIGKILL'), timeout * 1000 + KILL_GRACE_MS);
+    const settings = this.settings();
+    const timeout = settings.stopTimeout;
+    const handoff: HandoffPlan | undefined =
+      next && settings.handoff && (reason === 'reload' || reason === 'recycle') && Object.keys(next.handoff).length > 0
+        ? { listeners: next.handoff, timeout: settings.handoffTimeout }
+        : undefined;
+    if (handoff) proc.moving = newProgress();
+    this.tell(proc.worker, { t: 'beyod:stop', timeout, reason, ...(handoff && { handoff }) });
+    const grace = timeout * 1000 + KILL_GRACE_MS + (handoff ? handoff.timeout * 1000 : 0);
+    const t = setTimeout(() => !proc.worker.isDead() && proc.worker.process.kill('SIGKILL'), grace);
     proc.worker.once('exit', () => clearTimeout(t));
+  }
+
+  /**
+   * Resolves once `proc`'s live handoff is over (it reported done, or exited) — at once when it
+   * has none — with how it went.
+   */
+  handedOff(proc: Proc): Promise<{ moved: number; drained: number; lost: number } | undefined> {
+    const result = () => {
+      const p = proc.moving;
+      return p && { moved: p.moved, drained: stayingOf(p), lost: p.lost };
+    };
+    if (!proc.moving || proc.moving.done || proc.worker.isDead()) return Promise.resolve(result());
+    return new Promise((resolve) => {
+      const before = proc.onHandedOff;
+      proc.onHandedOff = () => {
+        proc.onHandedOff = undefined;
+        before?.();
+        resolve(result());
+      };
+    });
+  }
+
+  /**
+   * A retiring process passed on a connection (live handoff): hand its socket to the process
+   * now serving the same worker id. The socket's reads are stopped first: node starts reading
+   * a socket it receives, and what it read here would be lost when it is passed on. If no
+   * process of that id accepts (the replacement died), it waits up to ADOPT_WAIT_MS for one.
+   */
+  private forward(from: Proc, conn: Extract<ToWorker, { t: 'beyod:adopt' }>['conn'], handle: unknown): void {
+    if (!(handle instanceof Socket)) {
+      this.log.warn({ workerId: from.slotId, pid: from.pid, conn: conn?.id }, 'a moved connection came without its socket; it is lost');
+      if (from.moving) from.moving.lost++;
+      return;
+    }
+    stopReading(handle);
+    const s = this.slots.get(from.slotId);
+    if (!s) {
+      handle.destroy();
+      return;
+    }
+    s.adoptQueue.push({ msg: { t: 'beyod:adopt', conn, fromPid: from.pid }, socket: handle });
+    this.flushAdoptions(s);
+  }
+
+  /** Give the moved connections waiting for slot `s` to its current process, if it accepts. */
+  private flushAdoptions(s: Slot): void {
+    const to = s.current;
+    if (to && to.ready && to.role === 'current' && to.worker.isConnected()) {
+      if (s.adoptTimer) clearTimeout(s.adoptTimer);
+      s.adoptTimer = undefined;
+      for (const { msg, socket } of s.adoptQueue.splice(0)) {
+        to.worker.send(msg, socket, (err: Error | null) => {
+          if (!err) return;
+          socket.destroy();
+          this.log.warn(
+            { workerId: s.id, pid: to.pid, conn: msg.conn.id, err: err.message },
+            'a moved connection could not be passed on; it is lost',
+          );
+        });
+      }
+      return;
+    }
+    if (s.adoptQueue.length === 0 || s.adoptTimer) return;
+    s.adoptTimer = setTimeout(() => {
+      s.adoptTimer = undefined;
+      const lost = s.adoptQueue.splice(0);
+      for (const { socket } of lost) socket.destroy();
+      if (lost.length)
+        this.log.error(
+          { workerId: s.id, lost: lost.length },
+          `${lost.length} moved connection(s) closed: no process of worker ${s.id} accepted them within ${ADOPT_WAIT_MS / 1000} s`,
+        );
+    }, ADOPT_WAIT_MS);
   }
 
   /** Worker id `id` is no longer wanted (workerNum lowered): its processes retire, no respawn. */
@@ -311,6 +441,8 @@ export class Supervisor extends EventEmitter {
     if (!s) return null;
     this.slots.delete(id);
     if (s.retryTimer) clearTimeout(s.retryTimer);
+    if (s.adoptTimer) clearTimeout(s.adoptTimer);
+    for (const { socket } of s.adoptQueue.splice(0)) socket.destroy();
     if (s.incoming) this.retire(s.incoming, 'scale');
     if (s.current) this.retire(s.current, 'scale');
     return s.current;
