@@ -8,7 +8,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
+import { Client } from '@beyod/dispatcher';
 import { Cleanup, selfSignedCert, tmpDir, until } from 'test-helpers';
+import { portOf, startExample } from './harness';
 import { FrameClient, LineClient, parseAnswer, startHandoffApp } from './handoffHarness';
 
 const cleanup = new Cleanup();
@@ -216,5 +218,36 @@ describe('status during a handoff', () => {
     const human = await app.cmd(['status']);
     expect(human.stderr + human.stdout).toMatch(/retiring \(\d+ connections? left; 1 moved to the replacement(, handing off)?\)/);
     expect((await reloading).stderr).toMatch(/\(1 connection moved, 1 drained\)/);
+  });
+});
+
+describe('GPID-addressed pushes through the dispatcher', () => {
+  it('reach a connection by GPID and connection id before and after it moved', async () => {
+    const d = await startExample('dispatcher', { DISPATCHER_LISTEN: 'tcp://127.0.0.1:0' }, cleanup);
+    const target = `tcp://127.0.0.1:${portOf(await d.status())}`;
+    const app = await startHandoffApp(cleanup, { HANDOFF_DISPATCHER: target });
+    const s = await app.status();
+    const c = await FrameClient.connect(app.port(s, 'frame'), cleanup);
+    const pid = parseAnswer(await c.ask('hello')).pid;
+    const worker = s.workers.find((w) => w.pid === pid)!;
+    const listed = JSON.parse((await app.cmd(['connections', '--json'])).stdout) as Array<{
+      listener: string;
+      workerId: number;
+      id: number;
+    }>;
+    const conn = listed.find((x) => x.listener === 'frame' && x.workerId === worker.workerId)!.id;
+    const pusher = cleanup.add(new Client({ target }), (x) => x.close());
+    await pusher.connect();
+    await pusher.publish(worker.gpid, { conn, text: 'push 1' });
+    await until(() => c.answers.includes('push 1'), 5000, 'the first push');
+
+    expect((await app.cmd(['reload'])).code).toBe(0);
+    await pusher.publish(worker.gpid, { conn, text: 'push 2' });
+    await until(() => c.answers.includes('push 2'), 5000, 'the push after the move');
+    expect(parseAnswer(await c.ask('again')).pid).not.toBe(pid);
+    // delivered once: by the new process (same GPID, same connection id)
+    const pushes = app.run.logs().filter((l) => l.event === 'push' && l.delivered === true);
+    expect(pushes).toHaveLength(2);
+    expect(c.answers.filter((a) => a.startsWith('push'))).toEqual(['push 1', 'push 2']);
   });
 });
