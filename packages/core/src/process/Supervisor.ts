@@ -81,6 +81,8 @@ export class Supervisor extends EventEmitter {
         forks: 0,
         adoptQueue: [],
         adoptTimer: undefined,
+        forwarding: 0,
+        forwardWaiters: [],
       };
       this.slots.set(id, s);
     }
@@ -371,15 +373,33 @@ export class Supervisor extends EventEmitter {
       const p = proc.moving;
       return p && { moved: p.moved, drained: stayingOf(p), lost: p.lost };
     };
-    if (!proc.moving || proc.moving.done || proc.worker.isDead()) return Promise.resolve(result());
+    const over = () => !proc.moving || proc.moving.done || proc.worker.isDead();
     return new Promise((resolve) => {
+      const finish = () => void this.forwarded(proc.slotId).then(() => resolve(result()));
+      if (over()) return finish();
       const before = proc.onHandedOff;
       proc.onHandedOff = () => {
         proc.onHandedOff = undefined;
         before?.();
-        resolve(result());
+        finish();
       };
     });
+  }
+
+  /**
+   * Resolves once every moved connection of worker `id` that reached the master is written to
+   * the channel of the process that adopts it (or given up): a status or connections query
+   * sent after this is answered after they are adopted.
+   */
+  private forwarded(id: number): Promise<void> {
+    const s = this.slots.get(id);
+    if (!s || (s.forwarding === 0 && s.adoptQueue.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => s.forwardWaiters.push(resolve));
+  }
+
+  private forwardDone(s: Slot): void {
+    if (s.forwarding > 0 || s.adoptQueue.length > 0) return;
+    for (const f of s.forwardWaiters.splice(0)) f();
   }
 
   /**
@@ -411,7 +431,10 @@ export class Supervisor extends EventEmitter {
       if (s.adoptTimer) clearTimeout(s.adoptTimer);
       s.adoptTimer = undefined;
       for (const { msg, socket } of s.adoptQueue.splice(0)) {
+        s.forwarding++;
         to.worker.send(msg, socket, (err: Error | null) => {
+          s.forwarding--;
+          this.forwardDone(s);
           if (!err) return;
           socket.destroy();
           this.log.warn(
@@ -427,6 +450,7 @@ export class Supervisor extends EventEmitter {
       s.adoptTimer = undefined;
       const lost = s.adoptQueue.splice(0);
       for (const { socket } of lost) socket.destroy();
+      this.forwardDone(s);
       if (lost.length)
         this.log.error(
           { workerId: s.id, lost: lost.length },
@@ -443,6 +467,7 @@ export class Supervisor extends EventEmitter {
     if (s.retryTimer) clearTimeout(s.retryTimer);
     if (s.adoptTimer) clearTimeout(s.adoptTimer);
     for (const { socket } of s.adoptQueue.splice(0)) socket.destroy();
+    this.forwardDone(s);
     if (s.incoming) this.retire(s.incoming, 'scale');
     if (s.current) this.retire(s.current, 'scale');
     return s.current;

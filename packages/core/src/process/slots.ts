@@ -69,6 +69,9 @@ export interface Slot {
   /** Moved connections waiting for a process of this id that accepts (see Supervisor.forward). */
   adoptQueue: Array<{ msg: Extract<ToWorker, { t: 'beyod:adopt' }>; socket: Socket }>;
   adoptTimer: NodeJS.Timeout | undefined;
+  /** Moved connections sent to a process of this id and not yet written to its channel. */
+  forwarding: number;
+  forwardWaiters: Array<() => void>;
 }
 
 export function describeExit(code: number | null, signal: string | null): string {
