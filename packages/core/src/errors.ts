@@ -52,6 +52,8 @@ export const ErrorCodes = {
    * adopted there (its parser refused the state, its listener is gone); `data.conn` names it.
    */
   HANDOFF_FAILED: 'BEYOD_HANDOFF_FAILED',
+  /** `beyod logs` found no log file: the server logs to its stdout, or never ran as a daemon. */
+  NO_LOG_FILE: 'BEYOD_NO_LOG_FILE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -8,6 +8,8 @@ export { type HandoffAttempt, formatPeer, setConnectionIdBase } from './Connecti
 export { stopReading } from './handoff';
 export { DeadlineEntry, type DeadlineOwner, DeadlineWheel, deadlines } from './DeadlineWheel';
 export { FdBudget, fdBudget, isOutOfDescriptors } from './FdBudget';
+export { LogDestination, type LogDestinationOptions, prettyLog } from './logDestination';
+export { logFileOf, reopenLog } from './logger';
 export { configure, createObjectWith } from './objects';
 export { ReceiveBuffer } from './ReceiveBuffer';
 export { type UdpCounters, UdpListener } from './UdpListener';
@@ -29,6 +31,7 @@ export { type HandoffPlan, type HandoffProgress, moveConnections } from './proce
 export { isAlive, readPid, releasePidFile, writePidFile } from './process/pidFile';
 export { type ReloadResult, type Replacement, describeChange } from './process/Reloader';
 export { type MasterSettings, type SettingChange, checkApplication, diffSettings, isMasterSettings } from './process/settings';
+export { type RegistryEntry, registerApp, registeredApps, registryDir } from './process/registry';
 export { SingleProcess } from './process/single';
 export { type ForkOptions } from './process/slots';
 export { dropPrivileges, reportPhase, runWorker } from './process/worker';

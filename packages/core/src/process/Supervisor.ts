@@ -11,6 +11,7 @@ import { isFromWorker } from './messages';
 import { type HandoffPlan, newProgress, stayingOf } from './mover';
 import type { MasterSettings } from './settings';
 import { type ForkOptions, type Proc, type Slot, describeExit } from './slots';
+import { WORKER_LOG_FD, WORKER_STDIO, collectWorkerOutput } from './workerOutput';
 
 /** A worker that dies within this many ms of becoming ready counts as crashing on start. */
 const FAST_FAILURE_MS = 2000;
@@ -62,7 +63,12 @@ export class Supervisor extends EventEmitter {
 
   /** Point node:cluster at the worker script and start checking heartbeats. */
   setup(): void {
-    cluster.setupPrimary({ exec: this.fork.exec, args: this.fork.args ?? [], execArgv: this.fork.execArgv ?? process.execArgv });
+    cluster.setupPrimary({
+      exec: this.fork.exec,
+      args: this.fork.args ?? [],
+      execArgv: this.fork.execArgv ?? process.execArgv,
+      ...(this.fork.output && { stdio: WORKER_STDIO }),
+    });
     this.heartbeat = setInterval(() => this.checkHeartbeats(), HEARTBEAT_CHECK_MS);
     this.heartbeat.unref();
   }
@@ -110,7 +116,9 @@ export class Supervisor extends EventEmitter {
       // a connection moved in from the previous process keeps its id: a range of our own (2^32
       // per process; 2^21 forks of one id before it passes 2^53)
       BEYOD_CONN_ID_BASE: String((s.forks++ % 2 ** 21) * CONNECTION_ID_RANGE),
+      ...(this.fork.output && { BEYOD_LOG_FD: String(WORKER_LOG_FD) }),
     });
+    if (this.fork.output) collectWorkerOutput(worker.process, id, this.fork.output);
     let onReady: (error?: BeyodError) => void = () => {};
     const settled = new Promise<Proc>((resolve, reject) => {
       onReady = (error) => (error ? reject(error) : resolve(proc));
@@ -231,6 +239,7 @@ export class Supervisor extends EventEmitter {
       }
       case 'beyod:stats':
         proc.stats = msg.stats;
+        this.emit('stats', proc, msg.stats);
         proc.lag = msg.lag;
         if (proc.unresponsive) {
           proc.unresponsive = false;
@@ -259,6 +268,7 @@ export class Supervisor extends EventEmitter {
     proc.ready = true;
     proc.readyAt = Date.now();
     proc.stats = stats;
+    this.emit('stats', proc, stats);
     proc.phase = 'ready';
     const s = this.slots.get(proc.slotId);
     if (s && s.incoming === proc && !this.stopping) {
@@ -277,6 +287,7 @@ export class Supervisor extends EventEmitter {
   private onExit(proc: Proc, code: number | null, signal: string | null): void {
     this.procs.delete(proc.worker);
     proc.onHandedOff?.();
+    this.emit('exit', proc);
     for (const cb of proc.pending.values()) cb(undefined);
     proc.pending.clear();
     if (!proc.ready) {

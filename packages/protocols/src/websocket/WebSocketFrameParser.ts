@@ -26,6 +26,8 @@ import { WebSocketState } from './state';
  * encode(): a string is sent as a text frame, a Buffer as a binary one, a WebSocketFrame as given.
  */
 export class WebSocketFrameParser extends Parser<unknown, unknown> {
+  /** Its name in `beyod connections`. */
+  override readonly protocol: string = 'websocket';
   /** Largest message (all its fragments) in bytes. */
   maxPayload = 1024 * 1024;
 
