@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { Client } from '@beyod/dispatcher';
 import { Cleanup, selfSignedCert, tmpDir, until } from 'test-helpers';
+import WebSocket from 'ws';
 import { portOf, startExample } from './harness';
 import { FrameClient, LineClient, parseAnswer, startHandoffApp } from './handoffHarness';
 
@@ -249,5 +250,39 @@ describe('GPID-addressed pushes through the dispatcher', () => {
     const pushes = app.run.logs().filter((l) => l.event === 'push' && l.delivered === true);
     expect(pushes).toHaveLength(2);
     expect(c.answers.filter((a) => a.startsWith('push'))).toEqual(['push 1', 'push 2']);
+  });
+});
+
+describe('WebSocket', () => {
+  it('moves with permessage-deflate context takeover (its windows) and stays in the heartbeat', async () => {
+    const app = await startHandoffApp(cleanup, { HANDOFF_WORKERS: '1', HANDOFF_WS_DEFLATE: 'takeover', HANDOFF_WS_HEARTBEAT: '1' });
+    const s = await app.status();
+    const ws = new WebSocket(`ws://127.0.0.1:${app.port(s, 'ws')}/ws`, {
+      perMessageDeflate: { clientNoContextTakeover: false, serverNoContextTakeover: false, threshold: 0 },
+    });
+    cleanup.add(ws, (w) => w.terminate());
+    const answers: string[] = [];
+    let pings = 0;
+    ws.on('message', (d) => answers.push(String(d)));
+    ws.on('ping', () => pings++);
+    await new Promise((r) => ws.once('open', r));
+    expect(ws.extensions).toMatch(/permessage-deflate/);
+    expect(ws.extensions).not.toMatch(/no_context_takeover/);
+    // the same long text again and again: compressed, each one refers to the one before
+    const text = 'the quick brown fox jumps over the lazy dog '.repeat(20);
+    const ask = async (i: number) => {
+      const n = answers.length;
+      ws.send(`${text}${i}`);
+      await until(() => answers.length > n, 5000, `the answer to message ${i}`);
+      return parseAnswer(answers[n]!);
+    };
+    for (let i = 0; i < 5; i++) expect(await ask(i)).toMatchObject({ count: i + 1 });
+    const r = await app.cmd(['reload']);
+    expect(r.stderr).toMatch(/\(1 connection moved, 0 drained\)/);
+    const newPid = (await app.status()).workers[0]!.pid;
+    for (let i = 5; i < 10; i++) expect(await ask(i)).toMatchObject({ pid: newPid, count: i + 1, message: `${text}${i}`.trim() });
+    const before = pings;
+    await until(() => pings > before + 1, 5000, 'heartbeat pings from the new worker');
+    expect(ws.readyState).toBe(WebSocket.OPEN);
   });
 });
