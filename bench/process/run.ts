@@ -4,6 +4,8 @@
  *  2. reload under load: connection-per-request clients run through `beyod reload`;
  *     requests sent and failed.
  *  3. frame echo throughput with workerNum 1 vs 2 (goal >= 1.7x on 2 cores).
+ * A reload under 1,200 long-lived connections (live handoff) is bench/process/handoff.ts
+ * (npm run bench:handoff).
  * Usage: node -r ./packages/cli/register.js bench/process/run.ts [respawns=10] [seconds=5]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
