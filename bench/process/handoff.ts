@@ -10,14 +10,12 @@
  * (npm run bench:handoff)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StatusReport } from '@beyod/core';
 import type { LoadReport } from '../../test-helpers/echoLoad';
 import { REGISTER, ROOT, machine, median, printTable } from '../lib';
+import { BIN, type CliApp, cliStatus, startCliApp, stopCliApp } from './cliApp';
 
-const BIN = path.join(ROOT, 'packages/cli/bin/beyod.js');
 const CONFIG = path.join(ROOT, 'packages/cli/test/fixtures/handoff/config/main.ts');
 const LOAD = path.join(ROOT, 'test-helpers/echoLoad.ts');
 const wsClients = Number(process.argv[2] ?? 1000);
@@ -25,42 +23,17 @@ const frameClients = Number(process.argv[3] ?? 200);
 const rounds = Number(process.argv[4] ?? 3);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface App {
-  child: ChildProcess;
-  env: NodeJS.ProcessEnv;
-  runtime: string;
-  /** The master's JSON log lines so far. */
-  log: () => string;
-}
+type App = CliApp;
 
-async function startApp(handoff: boolean): Promise<App> {
-  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'beyod-bench-handoff-'));
-  const env = { ...process.env, HANDOFF_RUNTIME: runtime, HANDOFF_WORKERS: '2', HANDOFF: handoff ? '1' : '0', HANDOFF_STOP_TIMEOUT: '10' };
-  const child = spawn(process.execPath, [BIN, 'start', '--config', CONFIG], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      if (err.includes('started')) resolve();
-    });
-    child.on('exit', () => reject(new Error(`beyod start failed: ${err}`)));
-  });
-  return { child, env, runtime, log: () => out };
-}
-
-async function stopApp(app: App): Promise<void> {
-  const done = new Promise((r) => app.child.once('exit', r));
-  app.child.kill('SIGTERM');
-  await done;
-  fs.rmSync(app.runtime, { recursive: true, force: true });
-}
-
-async function status(app: App): Promise<StatusReport> {
-  const { controlRequest, controlSocketPath } = await import('@beyod/core/internal');
-  return controlRequest<StatusReport>(controlSocketPath(path.join(app.runtime, 'beyod.pid')), { cmd: 'status' });
-}
+const startApp = (handoff: boolean): Promise<App> =>
+  startCliApp(CONFIG, (runtime) => ({
+    HANDOFF_RUNTIME: runtime,
+    HANDOFF_WORKERS: '2',
+    HANDOFF: handoff ? '1' : '0',
+    HANDOFF_STOP_TIMEOUT: '10',
+  }));
+const stopApp = stopCliApp;
+const status = cliStatus;
 
 function portOf(s: StatusReport, name: string): number {
   const address = s.workers.flatMap((w) => w.listeners).find((l) => l.name === name)?.address;

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { DeadlineEntry, type DeadlineOwner, deadlines } from './DeadlineWheel';
 import { BeyodError, ErrorCodes, badPacketError, toError } from './errors';
 import type { CloseReason, Endpoint, Transport } from './events';
-import { stopReading } from './handoff';
+import { type ConnectionCounters, stopReading } from './handoff';
 import { Parser, type Encoded } from './Parser';
 import { ReceiveBuffer } from './ReceiveBuffer';
 import { SendBuffer } from './SendBuffer';
@@ -550,14 +550,7 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
   }
 
   /** @internal Live handoff, in the process it moved to: the counters it had there. */
-  _restore(h: {
-    connectedAt: number;
-    messagesIn: number;
-    messagesOut: number;
-    messagesDropped: number;
-    bytesIn: number;
-    bytesOut: number;
-  }): void {
+  _restore(h: ConnectionCounters & { connectedAt: number }): void {
     this.connectedAt = h.connectedAt;
     this.messagesIn = h.messagesIn;
     this.messagesOut = h.messagesOut;

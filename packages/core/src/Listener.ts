@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { type ObjectFactory, createObjectWith } from './objects';
 import { Connection } from './Connection';
-import type { ConnectionHandoff } from './handoff';
+import type { ConnectionCounters, ConnectionHandoff } from './handoff';
 import { BeyodError, ConfigError, ErrorCodes, toError } from './errors';
 import { ListenerEvent } from './events';
 import { fdBudget, isOutOfDescriptors } from './FdBudget';
@@ -361,12 +361,7 @@ export class Listener implements ListenerOptions {
     const conn = new Connection(this, socket, this.handlerInstance, this.parserInstance, h.transport, h.id);
     this.connections.set(conn.id, conn);
     this.counters.adopted++;
-    const c = this.carried;
-    c.messagesIn += h.messagesIn;
-    c.messagesOut += h.messagesOut;
-    c.dropped += h.messagesDropped;
-    c.bytesIn += h.bytesIn;
-    c.bytesOut += h.bytesOut;
+    addTotals(this.carried, h);
     if (this.idleTimeout > 0) conn._setIdleTimeout(this.idleTimeout * 1000);
     conn._adopt(h, fromPid);
     return conn;
@@ -384,12 +379,7 @@ export class Listener implements ListenerOptions {
     if (!this.connections.delete(conn.id)) return;
     fdBudget.release(this.logger);
     this.counters.closed++;
-    const t = this.closedTotals;
-    t.messagesIn += conn.messagesIn;
-    t.messagesOut += conn.messagesOut;
-    t.dropped += conn.messagesDropped;
-    t.bytesIn += conn.bytesIn;
-    t.bytesOut += conn.bytesOut;
+    addTotals(this.closedTotals, conn);
     if (this.connections.size === 0) this.emitEmpty();
   }
 
@@ -484,6 +474,17 @@ export class Listener implements ListenerOptions {
       this.logger.error({ listener: this.name, err: toError(e) }, `handler ${method} failed`);
     }
   }
+}
+
+type Totals = { messagesIn: number; messagesOut: number; dropped: number; bytesIn: number; bytesOut: number };
+
+/** Add a connection's counters to a listener's totals. */
+function addTotals(t: Totals, c: ConnectionCounters): void {
+  t.messagesIn += c.messagesIn;
+  t.messagesOut += c.messagesOut;
+  t.dropped += c.messagesDropped;
+  t.bytesIn += c.bytesIn;
+  t.bytesOut += c.bytesOut;
 }
 
 function listenFailed(l: Listener, err: NodeJS.ErrnoException): BeyodError {

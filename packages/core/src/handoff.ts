@@ -34,19 +34,23 @@ export type StayReason =
   /** onHandoff threw, or returned something that is not JSON. */
   | 'error';
 
+/** A connection's counters (they move with it). */
+export interface ConnectionCounters {
+  messagesIn: number;
+  messagesOut: number;
+  messagesDropped: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /** One connection on its way to the replacement worker (the JSON that travels with the socket). */
-export interface ConnectionHandoff {
+export interface ConnectionHandoff extends ConnectionCounters {
   /** The listener's name (the replacement adopts it into its listener of that name). */
   listener: string;
   id: number;
   peer: string;
   transport: 'tcp' | 'unix';
   connectedAt: number;
-  messagesIn: number;
-  messagesOut: number;
-  messagesDropped: number;
-  bytesIn: number;
-  bytesOut: number;
   /** Bytes received and not parsed yet, base64 ('' when none). */
   unparsed: string;
   /** Parser.exportState(): the parser's state (null: none). */
