@@ -122,14 +122,14 @@ describe('live handoff on reload', () => {
 
 describe('what does not move', () => {
   it('a request in flight past handoffTimeout drains (answered, then closed); one shorter moves after its answer', async () => {
-    const app = await startHandoffApp(cleanup, { HANDOFF_TIMEOUT: '1', HANDOFF_STOP_TIMEOUT: '4', HANDOFF_WORKERS: '1' });
+    const app = await startHandoffApp(cleanup, { HANDOFF_TIMEOUT: '3', HANDOFF_STOP_TIMEOUT: '2', HANDOFF_WORKERS: '1' });
     const s = await app.status();
     const short = await LineClient.connect({ port: app.port(s, 'text'), host: '127.0.0.1' }, cleanup);
     const long = await LineClient.connect({ port: app.port(s, 'text'), host: '127.0.0.1' }, cleanup);
     const web = cleanup.add(net.connect(app.port(s, 'http'), '127.0.0.1'), (x) => x.destroy());
     await new Promise((r) => web.once('connect', r));
     short.raw.write('slow 300\n');
-    long.raw.write('slow 2500\n');
+    long.raw.write('hold\n'); // answered only once its worker lets it drain
     const slowWeb = get(web, '/slow'); // an HTTP request in flight for 1 s: it moves after its answer
     const r = await app.cmd(['reload']);
     expect(r.code).toBe(0);
@@ -142,7 +142,7 @@ describe('what does not move', () => {
     expect((await get(web)).split(' ')[0]).toBe(String(newPid));
     // the long one: answered by the old worker, then closed when it goes (stopTimeout)
     await long.raw.waitClose(10000);
-    expect(parseAnswer(long.lines[0]!)).toMatchObject({ pid: oldPid, message: 'slow 2500' });
+    expect(parseAnswer(long.lines[0]!)).toMatchObject({ pid: oldPid, message: 'hold' });
     const summary = app.run.logs().find((l) => l.msg && String(l.msg).includes('moved from pid'));
     expect(summary).toMatchObject({ moved: 2, stayed: { busy: 1 } });
   });
@@ -208,7 +208,7 @@ describe('status during a handoff', () => {
     const idle = await FrameClient.connect(app.port(s, 'frame'), cleanup);
     await idle.ask('a');
     const busy = await LineClient.connect({ port: app.port(s, 'text'), host: '127.0.0.1' }, cleanup);
-    busy.raw.write('slow 15000\n'); // keeps the handoff going until handoffTimeout, then drains
+    busy.raw.write('hold\n'); // keeps the handoff going until handoffTimeout, then drains
     const reloading = app.cmd(['reload']);
     const during = await until(
       async () => (await app.status()).processes.find((p) => p.role === 'retiring' && p.handoff?.moved === 1),

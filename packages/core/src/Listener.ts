@@ -143,6 +143,8 @@ export class Listener implements ListenerOptions {
     for (const key of ['maxConnections', 'idleTimeout', 'backlog', 'keepAlive', 'maxSendBuffer', 'handshakeTimeout'] as const) {
       if (!(this[key] >= 0)) throw new ConfigError(`${this.keyPath}.${key}`, `expected a number >= 0, got ${String(this[key])}`);
     }
+    if (typeof this.handoff !== 'boolean')
+      throw new ConfigError(`${this.keyPath}.handoff`, `expected true or false, got ${String(this.handoff)}`);
     if (this.addr.transport === 'tls' && !this.tls) {
       throw new ConfigError(`${this.keyPath}.tls`, `${this.listen} needs tls: { key, cert } (PEM text or file paths)`);
     }
