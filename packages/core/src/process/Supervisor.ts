@@ -3,12 +3,13 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { BeyodError, ErrorCodes, toError } from '../errors';
 import type { ShutdownReason } from '../events';
-import { stopReading } from '../handoff';
+import type { ConnectionHandoff } from '../handoff';
 import type { Logger } from '../logger';
 import type { ConnectionInfo, WorkerStats } from '../Server';
 import type { FromWorker, ToWorker } from './messages';
 import { isFromWorker } from './messages';
 import { type HandoffPlan, newProgress, stayingOf } from './mover';
+import { adoptionsForwarded, dropAdoptions, flushAdoptions, relay } from './relay';
 import type { MasterSettings } from './settings';
 import { type ForkOptions, type Proc, type Slot, describeExit } from './slots';
 import { WORKER_LOG_FD, WORKER_STDIO, collectWorkerOutput } from './workerOutput';
@@ -28,11 +29,6 @@ const UNRESPONSIVE_AFTER_MS = 3000;
 const PENDING_REPORT_MS = 10_000;
 /** Grace after stopTimeout before a stopping worker is killed. */
 const KILL_GRACE_MS = 3000;
-/**
- * How long a moved connection may wait in the master for a process of its worker id that
- * accepts (its replacement died on the way and is being re-forked); then it is closed.
- */
-const ADOPT_WAIT_MS = 10_000;
 /** Each process of a worker id numbers its connections from (forks * this) + 1: ids never meet. */
 const CONNECTION_ID_RANGE = 2 ** 32;
 
@@ -278,7 +274,7 @@ export class Supervisor extends EventEmitter {
       proc.role = 'current';
       s.current = proc;
       if (old) this.retire(old, proc.replaces, proc);
-      this.flushAdoptions(s);
+      flushAdoptions(s, this.log);
     }
     this.emit('worker-ready', proc.slotId, proc.pid);
     proc.onReady?.();
@@ -386,7 +382,7 @@ export class Supervisor extends EventEmitter {
     };
     const over = () => !proc.moving || proc.moving.done || proc.worker.isDead();
     return new Promise((resolve) => {
-      const finish = () => void this.forwarded(proc.slotId).then(() => resolve(result()));
+      const finish = () => void adoptionsForwarded(this.slots.get(proc.slotId)).then(() => resolve(result()));
       if (over()) return finish();
       const before = proc.onHandedOff;
       proc.onHandedOff = () => {
@@ -397,77 +393,16 @@ export class Supervisor extends EventEmitter {
     });
   }
 
-  /**
-   * Resolves once every moved connection of worker `id` that reached the master is written to
-   * the channel of the process that adopts it (or given up): a status or connections query
-   * sent after this is answered after they are adopted.
-   */
-  private forwarded(id: number): Promise<void> {
-    const s = this.slots.get(id);
-    if (!s || (s.forwarding === 0 && s.adoptQueue.length === 0)) return Promise.resolve();
-    return new Promise((resolve) => s.forwardWaiters.push(resolve));
-  }
-
-  private forwardDone(s: Slot): void {
-    if (s.forwarding > 0 || s.adoptQueue.length > 0) return;
-    for (const f of s.forwardWaiters.splice(0)) f();
-  }
-
-  /**
-   * A retiring process passed on a connection (live handoff): hand its socket to the process
-   * now serving the same worker id. The socket's reads are stopped first: node starts reading
-   * a socket it receives, and what it read here would be lost when it is passed on. If no
-   * process of that id accepts (the replacement died), it waits up to ADOPT_WAIT_MS for one.
-   */
-  private forward(from: Proc, conn: Extract<ToWorker, { t: 'beyod:adopt' }>['conn'], handle: unknown): void {
+  /** A retiring process passed on a connection (live handoff): to the process now serving its worker id. */
+  private forward(from: Proc, conn: ConnectionHandoff, handle: unknown): void {
     if (!(handle instanceof Socket)) {
       this.log.warn({ workerId: from.slotId, pid: from.pid, conn: conn?.id }, 'a moved connection came without its socket; it is lost');
       if (from.moving) from.moving.lost++;
       return;
     }
-    stopReading(handle);
     const s = this.slots.get(from.slotId);
-    if (!s) {
-      handle.destroy();
-      return;
-    }
-    s.adoptQueue.push({ msg: { t: 'beyod:adopt', conn, fromPid: from.pid }, socket: handle });
-    this.flushAdoptions(s);
-  }
-
-  /** Give the moved connections waiting for slot `s` to its current process, if it accepts. */
-  private flushAdoptions(s: Slot): void {
-    const to = s.current;
-    if (to && to.ready && to.role === 'current' && to.worker.isConnected()) {
-      if (s.adoptTimer) clearTimeout(s.adoptTimer);
-      s.adoptTimer = undefined;
-      for (const { msg, socket } of s.adoptQueue.splice(0)) {
-        s.forwarding++;
-        to.worker.send(msg, socket, (err: Error | null) => {
-          s.forwarding--;
-          this.forwardDone(s);
-          if (!err) return;
-          socket.destroy();
-          this.log.warn(
-            { workerId: s.id, pid: to.pid, conn: msg.conn.id, err: err.message },
-            'a moved connection could not be passed on; it is lost',
-          );
-        });
-      }
-      return;
-    }
-    if (s.adoptQueue.length === 0 || s.adoptTimer) return;
-    s.adoptTimer = setTimeout(() => {
-      s.adoptTimer = undefined;
-      const lost = s.adoptQueue.splice(0);
-      for (const { socket } of lost) socket.destroy();
-      this.forwardDone(s);
-      if (lost.length)
-        this.log.error(
-          { workerId: s.id, lost: lost.length },
-          `${lost.length} moved connection(s) closed: no process of worker ${s.id} accepted them within ${ADOPT_WAIT_MS / 1000} s`,
-        );
-    }, ADOPT_WAIT_MS);
+    if (!s) handle.destroy();
+    else relay(s, { t: 'beyod:adopt', conn, fromPid: from.pid }, handle, this.log);
   }
 
   /** Worker id `id` is no longer wanted (workerNum lowered): its processes retire, no respawn. */
@@ -476,9 +411,7 @@ export class Supervisor extends EventEmitter {
     if (!s) return null;
     this.slots.delete(id);
     if (s.retryTimer) clearTimeout(s.retryTimer);
-    if (s.adoptTimer) clearTimeout(s.adoptTimer);
-    for (const { socket } of s.adoptQueue.splice(0)) socket.destroy();
-    this.forwardDone(s);
+    dropAdoptions(s);
     if (s.incoming) this.retire(s.incoming, 'scale');
     if (s.current) this.retire(s.current, 'scale');
     return s.current;
