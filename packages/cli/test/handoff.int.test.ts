@@ -16,6 +16,8 @@ import { FrameClient, LineClient, parseAnswer, startHandoffApp } from './handoff
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
+// each test starts the CLI, reloads and waits for drains: more than the default on a busy machine
+jest.setTimeout(60_000);
 
 /** One HTTP/1.1 keep-alive request on an open socket; the body of the answer. */
 async function get(socket: net.Socket, reqPath = '/', ms = 5000): Promise<string> {
