@@ -4,55 +4,34 @@
  *  2. reload under load: connection-per-request clients run through `beyod reload`;
  *     requests sent and failed.
  *  3. frame echo throughput with workerNum 1 vs 2 (goal >= 1.7x on 2 cores).
+ * A reload under 1,200 long-lived connections (live handoff) is bench/process/handoff.ts
+ * (npm run bench:handoff).
  * Usage: node -r ./packages/cli/register.js bench/process/run.ts [respawns=10] [seconds=5]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StatusReport } from '@beyod/core';
 import { ROOT, machine, median, output, percentile, printTable, runTs } from '../lib';
+import { BIN, type CliApp, cliStatus, startCliApp, stopCliApp } from './cliApp';
 
-const BIN = path.join(ROOT, 'packages/cli/bin/beyod.js');
 const CONFIG = path.join(ROOT, 'bench/echo/app/config/main.ts');
 const respawns = Number(process.argv[2] ?? 10);
 const seconds = process.argv[3] ?? '5';
 /** Busy-loop iterations per message in the application-work variant (~20 µs here). */
 const WORK = 20000;
 
-interface App {
-  child: ChildProcess;
-  env: NodeJS.ProcessEnv;
-  runtime: string;
-}
+type App = CliApp;
 
-async function startApp(workers: number, parser = 'frame', work = 0): Promise<App> {
-  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'beyod-bench-'));
-  const env = { ...process.env, BENCH_RUNTIME: runtime, BENCH_WORKERS: String(workers), BENCH_PARSER: parser, BENCH_WORK: String(work) };
-  const child = spawn(process.execPath, [BIN, 'start', '--config', CONFIG], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      if (err.includes('started')) resolve();
-    });
-    child.on('exit', () => reject(new Error(`beyod start failed: ${err}`)));
-  });
-  return { child, env, runtime };
-}
-
-async function stopApp(app: App): Promise<void> {
-  const done = new Promise((r) => app.child.once('exit', r));
-  app.child.kill('SIGTERM');
-  await done;
-  fs.rmSync(app.runtime, { recursive: true, force: true });
-}
-
-async function status(app: App): Promise<StatusReport> {
-  const { controlRequest, controlSocketPath } = await import('@beyod/core/internal');
-  return controlRequest<StatusReport>(controlSocketPath(path.join(app.runtime, 'beyod.pid')), { cmd: 'status' });
-}
+const startApp = (workers: number, parser = 'frame', work = 0): Promise<App> =>
+  startCliApp(CONFIG, (runtime) => ({
+    BENCH_RUNTIME: runtime,
+    BENCH_WORKERS: String(workers),
+    BENCH_PARSER: parser,
+    BENCH_WORK: String(work),
+  }));
+const stopApp = stopCliApp;
+const status = cliStatus;
 
 const portOf = (s: StatusReport) => Number(s.workers[0]!.listeners[0]!.address!.split(':').pop());
 

@@ -1,4 +1,4 @@
-import type { Connection, ListenerEvent, Logger } from '@beyod/core';
+import type { AdoptEvent, Connection, ListenerEvent, Logger } from '@beyod/core';
 import { Client, type Delivery } from '@beyod/dispatcher';
 import { websocket } from '@beyod/protocols';
 
@@ -42,6 +42,8 @@ export class ChatHandler extends websocket.Handler {
   channel = 'chat';
   private client: Client | undefined;
   private guests = 0;
+  /** A user list announcement is scheduled (adopted users arrive in bursts). */
+  private announcing = false;
   /** Users of every worker, by GPID, as last announced (ours included). */
   private readonly rooms = new Map<number, User[]>();
 
@@ -99,6 +101,25 @@ export class ChatHandler extends websocket.Handler {
 
   override onClose(_event: websocket.WebSocketCloseEvent): void {
     this.usersChanged();
+  }
+
+  /**
+   * A user moved here from the previous process of this worker (a reload: live handoff). The
+   * name moved with the connection (an attribute); announce the new user list once the
+   * connections that move together are all here, and hand out guest numbers after theirs.
+   */
+  override onAdopt(event: AdoptEvent): void {
+    const guest = /^guest-(\d+)$/.exec(nameOf(event.sender as Connection));
+    const server = this.listener?.server;
+    const n = server ? server.workerNum : 1;
+    const w = server?.getWorkerId() || 1;
+    if (guest && (Number(guest[1]) - w) % n === 0) this.guests = Math.max(this.guests, (Number(guest[1]) - w) / n + 1);
+    if (this.announcing) return;
+    this.announcing = true;
+    setImmediate(() => {
+      this.announcing = false;
+      this.usersChanged();
+    });
   }
 
   /** The users connected to this worker's listener. */

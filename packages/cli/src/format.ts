@@ -77,7 +77,7 @@ export function formatStatus(s: StatusReport): string {
   const listeners = formatListeners(s);
   const others = (s.processes ?? []).filter((p) => p.role !== 'current');
   const extra = others.length
-    ? `\n${others.map((p) => `worker ${p.workerId}: pid ${p.pid} ${p.role === 'retiring' ? `retiring (${p.connections} connections left)` : 'starting (replacement)'}`).join('\n')}`
+    ? `\n${others.map((p) => `worker ${p.workerId}: pid ${p.pid} ${p.role === 'retiring' ? `retiring (${p.connections} connections left${handoffOf(p)})` : 'starting (replacement)'}`).join('\n')}`
     : '';
   const stopping = s.stopping ? '\nstopping: workers are draining' : '';
   return `${head}\n\n${listeners ? `${listeners}\n\n` : ''}${t}\n\ntotal: ${total} connections, ${sum('messagesIn')} messages in, ${sum('messagesOut')} out${extra}${stopping}`;
@@ -102,6 +102,13 @@ export function formatListeners(s: StatusReport): string {
   if (byName.size === 0) return '';
   const rows = [...byName].map(([name, e]) => [name, e.listen, [...e.addresses].join(', ') || '-', e.workers, e.connections]);
   return table(['listener', 'listen', 'address', 'workers', 'conns'], rows);
+}
+
+/** "; 598 moved to the replacement, handing off" while a retiring worker moves its connections. */
+function handoffOf(p: NonNullable<StatusReport['processes']>[number]): string {
+  const h = p.handoff;
+  if (!h) return '';
+  return `; ${h.moved} moved to the replacement${h.done ? '' : ', handing off'}`;
 }
 
 function bar(share: number, width = 10): string {

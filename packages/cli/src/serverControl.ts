@@ -155,7 +155,7 @@ export async function reload(a: Common): Promise<number> {
 export function reportReload(r: ReloadResult, say: (msg: string) => void): number {
   for (const c of r.changes) say(describeChange(c));
   for (const w of r.retired) say(`worker ${w.workerId}: retired (pid ${w.pid}), workerNum lowered`);
-  for (const w of r.replaced) say(`worker ${w.workerId}: pid ${w.oldPid} -> ${w.newPid}`);
+  for (const w of r.replaced) say(`worker ${w.workerId}: pid ${w.oldPid} -> ${w.newPid}${describeHandoff(w)}`);
   for (const w of r.started) say(`worker ${w.workerId}: started (pid ${w.pid}), workerNum raised`);
   if (r.failed) {
     const ids = (list: number[]) => (list.length ? `worker${list.length > 1 ? 's' : ''} ${list.join(', ')}` : 'no worker');
@@ -195,4 +195,10 @@ export async function connections(a: Common & { json?: boolean }): Promise<numbe
 
 function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** ", 598 connections moved, 2 drained" for a replacement with live handoff ('' without). */
+function describeHandoff(w: ReloadResult['replaced'][number]): string {
+  if (w.moved === undefined) return '';
+  return ` (${plural(w.moved, 'connection')} moved, ${w.drained ?? 0} drained${w.lost ? `, ${w.lost} lost` : ''})`;
 }

@@ -88,15 +88,19 @@ it('scraped during a rolling reload: every scrape is valid, no counter goes back
   expect(scrapes.length).toBeGreaterThan(2);
   expect(readiness.every((c) => c === 200)).toBe(true); // some worker accepted under every id, all along
 
+  // the held connection moved to its worker's new process (live handoff): it is counted there
+  // as open and adopted, and what it sent before is not counted a second time
   const after = await until(
     async () => {
       const e = await scrape(metricsPort);
-      return sum(e, 'beyod_reloads_total') === 1 && sum(e, 'beyod_connections') === 0 ? e : undefined;
+      return sum(e, 'beyod_reloads_total') === 1 && sum(e, 'beyod_connections_adopted_total') === 1 ? e : undefined;
     },
     10000,
-    'the reload counted and the held connection drained',
+    'the reload counted and the held connection adopted',
   );
   expectNoCounterWentBack(scrapes[scrapes.length - 1]!, after);
+  expect(sum(after, 'beyod_connections_handed_off_total')).toBe(1);
+  expect(sum(after, 'beyod_connections')).toBe(1);
   expect(sum(after, 'beyod_messages_received_total')).toBe(11); // the old processes' figures are kept
   expect(sum(after, 'beyod_reload_failures_total')).toBe(0);
   const pids = (await status(env)).workers.map((w) => w.pid);

@@ -240,11 +240,29 @@ describe('going away', () => {
     for (const c of socks) expect(c.got()).toMatch(/going away stop 2\n/);
   });
 
-  it('a reload tells the old worker’s connections why', async () => {
-    const { env } = await start({ BEYOD_TEST_WORKERS: '1', BEYOD_TEST_STOP_TIMEOUT: '1', BEYOD_TEST_GOING_AWAY: '1' });
+  it('a reload tells the old worker’s connections why (live handoff off: they do not move)', async () => {
+    const { env } = await start({
+      BEYOD_TEST_WORKERS: '1',
+      BEYOD_TEST_STOP_TIMEOUT: '1',
+      BEYOD_TEST_GOING_AWAY: '1',
+      BEYOD_TEST_HANDOFF: '0',
+    });
     const port = portOf(JSON.parse((await beyod(['status', '--json'], env)).stdout) as StatusReport);
     const c = await lineClient(port, cleanup);
     expect((await beyod(['reload'], env, 60000)).code).toBe(0);
     await until(() => c.got().includes('going away reload 1'), 5000, 'the going-away line');
+  });
+
+  it('a connection that moves to the replacement (live handoff) is not told to go away', async () => {
+    const { env } = await start({ BEYOD_TEST_WORKERS: '1', BEYOD_TEST_STOP_TIMEOUT: '1', BEYOD_TEST_GOING_AWAY: '1' });
+    const port = portOf(JSON.parse((await beyod(['status', '--json'], env)).stdout) as StatusReport);
+    const c = await lineClient(port, cleanup);
+    c.socket.write('before\n');
+    await until(() => c.got().includes('before'), 3000, 'an answer');
+    const r = await beyod(['reload'], env, 60000);
+    expect(r.stderr).toMatch(/\(1 connection moved, 0 drained\)/);
+    c.socket.write('after\n');
+    await until(() => c.got().includes('after'), 5000, 'an answer from the new worker');
+    expect(c.got()).not.toMatch(/going away/);
   });
 });

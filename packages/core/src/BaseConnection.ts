@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { DeadlineEntry, type DeadlineOwner, deadlines } from './DeadlineWheel';
 import { BeyodError, ErrorCodes, badPacketError, toError } from './errors';
 import type { CloseReason, Endpoint, Transport } from './events';
+import { type ConnectionCounters, stopReading } from './handoff';
 import { Parser, type Encoded } from './Parser';
 import { ReceiveBuffer } from './ReceiveBuffer';
 import { SendBuffer } from './SendBuffer';
@@ -68,6 +69,8 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
   private closeTimer: NodeJS.Timeout | undefined;
   private bytesInBefore = 0;
   private bytesOutBefore = 0;
+  /** Live handoff: the socket was passed to another process (see _detach). */
+  private moved = false;
 
   /**
    * Under the 'pause' send policy, stop reading input while the send buffer is full. True for
@@ -124,6 +127,15 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
   /** Bytes written, over every socket this endpoint has had. */
   get bytesOut(): number {
     return this.bytesOutBefore + (this.socket?.bytesWritten ?? 0);
+  }
+
+  /**
+   * True once the connection moved to another worker process (live handoff on a reload): its
+   * socket is that process's now, and send() here returns false — the message is refused,
+   * not queued.
+   */
+  get handedOff(): boolean {
+    return this.moved;
   }
 
   /** True while a socket is attached and not closing. */
@@ -488,6 +500,65 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
     socket.destroy();
   }
 
+  /**
+   * @internal Live handoff: whether this connection may move now — connected, not paused (by
+   * the user or the send policy), nothing over maxSendBuffer, and everything sent so far
+   * handed to the kernel (what send() queued this turn is written first).
+   */
+  _quiet(): boolean {
+    const socket = this.socket;
+    if (socket === null || this.closing || socket.destroyed) return false;
+    if (this.paused || this.flowPaused || this.full) return false;
+    if (this.flushScheduled) this.flush();
+    return socket.writableLength === 0 && socket.readableLength === 0;
+  }
+
+  /**
+   * @internal Live handoff: take the socket away from this endpoint for another process. Reads
+   * stop at the kernel (what the peer sends next waits there), what send() queued is written,
+   * the socket's listeners go, and what was received but not parsed is returned with the armed
+   * deadline. The endpoint is closed for good afterwards (send() returns false), without a
+   * close event. The caller passes the socket on once `socket.writableLength` is 0.
+   */
+  _detach(): { socket: Socket; unparsed: Buffer | null; deadline: { in: number; kind: number } | null } {
+    const socket = this.socket as Socket;
+    stopReading(socket);
+    if (this.flushScheduled) this.flush();
+    (socket as TaggedSocket)[kEndpoint] = undefined;
+    socket.off('data', onSocketData);
+    socket.off('error', onSocketError);
+    socket.off('close', onSocketClose);
+    socket.off('timeout', onSocketTimeout);
+    socket.on('error', ignoreError); // while its last writes finish: the mover sees the failure through write()'s callback
+    socket.setTimeout(0);
+    const rb = this.rb;
+    const unparsed = rb !== null && rb.length > 0 ? rb.copyAll() : null;
+    const dl = this.dl;
+    const deadline = dl !== undefined && dl.at !== 0 ? { in: Math.max(0, dl.at - Date.now()), kind: dl.kind } : null;
+    this.clearDeadline();
+    this.bytesInBefore += socket.bytesRead;
+    this.bytesOutBefore += socket.bytesWritten;
+    this.socket = null;
+    this.moved = true;
+    this.rb = null;
+    this.out = null;
+    this.packetLength = 0;
+    this.needMore = false;
+    this.full = false;
+    this.flowPaused = false;
+    return { socket, unparsed, deadline };
+  }
+
+  /** @internal Live handoff, in the process it moved to: the counters it had there. */
+  _restore(h: ConnectionCounters & { connectedAt: number }): void {
+    this.connectedAt = h.connectedAt;
+    this.messagesIn = h.messagesIn;
+    this.messagesOut = h.messagesOut;
+    this.messagesDropped = h.messagesDropped;
+    this.bytesInBefore = h.bytesIn;
+    this.bytesOutBefore = h.bytesOut;
+  }
+
   /** @internal */
   _onSocketError(err: Error): void {
     this.closeReason ??= 'error';
@@ -543,6 +614,7 @@ function onSocketClose(this: TaggedSocket): void {
 function onSocketTimeout(this: TaggedSocket): void {
   this[kEndpoint]?._onSocketTimeout();
 }
+function ignoreError(): void {}
 function flushSoon(ep: BaseConnection): void {
   ep._flushSoon();
 }

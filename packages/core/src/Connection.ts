@@ -2,22 +2,41 @@ import type { Socket } from 'node:net';
 import { BaseConnection } from './BaseConnection';
 import { BeyodError, ErrorCodes, toError } from './errors';
 import {
+  AdoptEvent,
   CloseEvent,
   type CloseReason,
   DeadlineEvent,
   ErrorEvent,
+  HandoffEvent,
   IOEvent,
   MessageEvent,
   type ShutdownReason,
   ShutdownEvent,
   type Transport,
 } from './events';
+import { type ConnectionHandoff, HANDOFF_LATER, HANDOFF_NEVER, type StayReason, isJson } from './handoff';
 import type { Handler } from './Handler';
 import type { Listener } from './Listener';
 import type { Parser } from './Parser';
 import type { Logger } from './logger';
 
 let nextId = 0;
+
+/**
+ * @internal Number this process's connections from `base` + 1. The master gives each process of
+ * a worker id its own range, so a connection moved in from the previous process (live handoff)
+ * keeps its id without meeting one minted here.
+ */
+export function setConnectionIdBase(base: number): void {
+  if (nextId < base) nextId = base;
+}
+
+/**
+ * What Connection._handoff() gives: the connection left (its record and socket; `writing`
+ * while its last bytes are still being written), or it stays: not now ('later'), or why not.
+ */
+export type HandoffAttempt =
+  { record: ConnectionHandoff; socket: Socket; writing: boolean } | 'later' | { stay: StayReason; error?: Error };
 
 /** A client connected to one of our listeners. Events go to the listener's handler. */
 export class Connection extends BaseConnection {
@@ -31,9 +50,15 @@ export class Connection extends BaseConnection {
     handler: Handler,
     parser: Parser<unknown, unknown>,
     transport: Transport,
+    /** A connection adopted from another process (live handoff) keeps its id. */
+    id?: number,
   ) {
     super();
-    this.id = ++nextId;
+    if (id === undefined) this.id = ++nextId;
+    else {
+      this.id = id;
+      if (id > nextId) nextId = id;
+    }
     this.handler = handler;
     this.parser = parser;
     this.transport = transport;
@@ -100,6 +125,111 @@ export class Connection extends BaseConnection {
   }
 
   /**
+   * @internal Live handoff, in the retiring worker: move this connection if it can go now.
+   * Asks the parser (exportState) and the handler (beforeHandoff, onHandoff); when all agree,
+   * the socket is detached (reads stop at the kernel), the listener lets it go, and the record
+   * to send along with the socket is returned.
+   */
+  _handoff(reason: ShutdownReason): HandoffAttempt {
+    if (this.transport === 'tls') return { stay: 'tls' };
+    if (!this._quiet()) return 'later';
+    let parserState: unknown = null;
+    const parser = this.parser;
+    if (parser.exportState !== undefined) {
+      try {
+        parserState = parser.exportState(this);
+      } catch (e) {
+        return { stay: 'error', error: toError(e) };
+      }
+      if (parserState === HANDOFF_LATER) return 'later';
+      if (parserState === HANDOFF_NEVER) return { stay: 'refused' };
+      if (parserState === undefined) parserState = null;
+    } else if (this.parserState !== undefined) {
+      return 'later';
+    }
+    const event = new HandoffEvent(this, reason);
+    const handler = this.handler as unknown as HandoffHooks;
+    let app: unknown;
+    try {
+      if (handler.beforeHandoff !== undefined && handler.beforeHandoff(event) === false) event.defer();
+      if (event._verdict === 0) app = handler.onHandoff(event);
+    } catch (e) {
+      return { stay: 'error', error: toError(e) };
+    }
+    if (event._verdict === 1) return 'later';
+    if (event._verdict === 2) return { stay: 'refused' };
+    if (app === undefined) app = null;
+    if (app !== null && typeof (app as Promise<unknown>).then === 'function') {
+      return { stay: 'error', error: new Error('onHandoff returned a promise: it must return the state itself (synchronously)') };
+    }
+    for (const [what, v] of [
+      ['onHandoff returned', app],
+      ['beforeHandoff left protocolState', event.protocolState],
+      ['the parser exportState() returned', parserState],
+    ] as const) {
+      if (!isJson(v)) return { stay: 'error', error: new Error(`${what} something that is not JSON`) };
+    }
+    const attributes: Array<[string, unknown]> = [];
+    for (const [k, v] of this.attributes) if (isJson(v)) attributes.push([k, v]);
+    const { socket, unparsed, deadline } = this._detach();
+    this.listener._moved(this);
+    try {
+      handler.afterHandoff?.(event);
+    } catch (e) {
+      this.log.error({ conn: this.id, err: toError(e) }, 'afterHandoff failed');
+    }
+    const record: ConnectionHandoff = {
+      listener: this.listener.name,
+      id: this.id,
+      peer: this.peer,
+      transport: this.transport as 'tcp' | 'unix',
+      connectedAt: this.connectedAt,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      messagesDropped: this.messagesDropped,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      unparsed: unparsed === null ? '' : unparsed.toString('base64'),
+      parser: parserState,
+      protocol: event.protocolState,
+      app,
+      attributes,
+      deadline,
+      reason,
+    };
+    return { record, socket, writing: socket.writableLength > 0 };
+  }
+
+  /**
+   * @internal Live handoff, in the replacement worker: restore what moved with this
+   * connection (counters, attributes, parser state, deadline), tell the handler (beforeAdopt,
+   * onAdopt), then parse the bytes it had received and not parsed. False if the parser could
+   * not take its state (the connection is then closed).
+   */
+  _adopt(h: ConnectionHandoff, fromPid: number): boolean {
+    this._restore(h);
+    this.peer = h.peer;
+    for (const [k, v] of h.attributes) this.attributes.set(k, v);
+    const parser = this.parser;
+    try {
+      if (parser.importState !== undefined) parser.importState(h.parser, this);
+      else if (h.parser !== null) throw new Error(`parser ${parser.constructor.name} has no importState() for the state it was sent`);
+    } catch (e) {
+      const cause = toError(e);
+      const error = new BeyodError(ErrorCodes.HANDOFF_FAILED, `cannot adopt connection ${this.id} from ${h.peer}: ${cause.message}`, {
+        conn: this.id,
+      });
+      this.log.error({ conn: this.id, peer: this.peer, err: cause.message }, error.message);
+      this.destroy('error', error);
+      return false;
+    }
+    if (h.deadline !== null) this.setDeadline(h.deadline.in, h.deadline.kind);
+    this.call('onAdopt', new AdoptEvent(this, h.app, h.protocol, fromPid, h.reason));
+    if (h.unparsed !== '' && this.connected) this._receive(Buffer.from(h.unparsed, 'base64'));
+    return true;
+  }
+
+  /**
    * Call the handler's protocol hook for this event (before*), then its on* method unless the
    * hook returned false. A throw or a rejected promise goes to onError (once, never looping).
    */
@@ -136,7 +266,8 @@ type HandlerMethod =
   | 'onBufferDrain'
   | 'onTlsHandshake'
   | 'onDeadline'
-  | 'onShutdown';
+  | 'onShutdown'
+  | 'onAdopt';
 
 /** The protocol hook called before each handler method (see Handler). */
 const HOOKS = {
@@ -150,7 +281,15 @@ const HOOKS = {
   onTlsHandshake: 'beforeTlsHandshake',
   onDeadline: 'beforeDeadline',
   onShutdown: 'beforeShutdown',
+  onAdopt: 'beforeAdopt',
 } as const satisfies Record<HandlerMethod, string>;
+
+/** The handler as _handoff() calls it (its protocol hooks are protected). */
+interface HandoffHooks {
+  beforeHandoff?(event: HandoffEvent): boolean | void;
+  onHandoff(event: HandoffEvent): unknown;
+  afterHandoff?(event: HandoffEvent): void;
+}
 
 type Hooks = Partial<Record<(typeof HOOKS)[HandlerMethod], (e: unknown) => unknown>>;
 

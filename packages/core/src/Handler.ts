@@ -1,4 +1,15 @@
-import type { CloseEvent, DeadlineEvent, ErrorEvent, IOEvent, ListenerEvent, MessageEvent, ShutdownEvent, UdpPacketEvent } from './events';
+import type {
+  AdoptEvent,
+  CloseEvent,
+  DeadlineEvent,
+  ErrorEvent,
+  HandoffEvent,
+  IOEvent,
+  ListenerEvent,
+  MessageEvent,
+  ShutdownEvent,
+  UdpPacketEvent,
+} from './events';
 import type { Listener } from './Listener';
 
 type Maybe<T> = T | Promise<T>;
@@ -50,6 +61,23 @@ export class Handler {
    * close when the time is up).
    */
   onShutdown(_event: ShutdownEvent): Maybe<void> {}
+  /**
+   * Live handoff (a reload or recycle; see docs/processes.md): this connection is about to move
+   * to the replacement worker. Return what onAdopt needs there, as JSON (the attributes whose
+   * values are JSON move anyway); `event.defer()` if it cannot move yet, `event.refuse()` if it
+   * must stay and drain. Synchronous: the move happens as this returns. Once it moved, the
+   * connection is no longer this process's: onClose is not called for it, send() returns false;
+   * drop it from your own structures here. Default: no state of its own.
+   */
+  onHandoff(_event: HandoffEvent): unknown {
+    return null;
+  }
+  /**
+   * Live handoff: a connection moved here from the previous process of this worker id (instead
+   * of onConnect). `event.state` is what onHandoff returned there; its id, counters, JSON
+   * attributes and protocol state are restored.
+   */
+  onAdopt(_event: AdoptEvent): Maybe<void> {}
 
   // Protocol hooks (see the class comment): run before the on* method of the same event.
   protected beforeConnect?(event: IOEvent): boolean | void;
@@ -62,4 +90,14 @@ export class Handler {
   protected beforeTlsHandshake?(event: IOEvent): boolean | void;
   protected beforeDeadline?(event: DeadlineEvent): boolean | void;
   protected beforeShutdown?(event: ShutdownEvent): boolean | void;
+  /**
+   * Live handoff, for protocols: whether the connection can move now (`event.defer()`,
+   * `event.refuse()`), and the protocol's own state in `event.protocolState` (JSON). Must have
+   * no side effect: it may be asked again, and the move may still not happen.
+   */
+  protected beforeHandoff?(event: HandoffEvent): boolean | void;
+  /** Live handoff, for protocols: the connection has left this process; forget it (onClose is not called). */
+  protected afterHandoff?(event: HandoffEvent): void;
+  /** Live handoff, for protocols: restore the protocol's state (event.protocolState) before onAdopt. */
+  protected beforeAdopt?(event: AdoptEvent): boolean | void;
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { type ObjectFactory, createObjectWith } from './objects';
 import { Connection } from './Connection';
+import type { ConnectionCounters, ConnectionHandoff } from './handoff';
 import { BeyodError, ConfigError, ErrorCodes, toError } from './errors';
 import { ListenerEvent } from './events';
 import { fdBudget, isOutOfDescriptors } from './FdBudget';
@@ -45,6 +46,11 @@ export interface ListenerOptions {
   /** Seconds a tls:// client has to finish its handshake. */
   handshakeTimeout: number;
   tls: TlsOptions | undefined;
+  /**
+   * Live handoff: on a reload or recycle, this listener's connections may move to the
+   * replacement worker instead of draining (default true; tls:// and udp:// never move).
+   */
+  handoff: boolean;
 }
 
 /** Counters of a listener; message and byte totals include closed connections. */
@@ -59,6 +65,14 @@ export interface ListenerStats {
   /** Connections closed at once: over maxConnections, or the process out of file descriptors. */
   rejected: number;
   badPackets: number;
+  /** Connections that moved here from the previous process of this worker id (live handoff). */
+  adopted: number;
+  /** Connections that moved from here to the replacement process (live handoff). */
+  handedOff: number;
+  /**
+   * Messages and bytes count what this process handled: an adopted connection's counters go on
+   * from where they were (`beyod connections`), but what it did before it came is not added here.
+   */
   messagesIn: number;
   messagesOut: number;
   /** Messages dropped on a full send buffer (the 'drop' send policy, or trySend()). */
@@ -85,6 +99,7 @@ export class Listener implements ListenerOptions {
   maxSendBuffer = 1024 * 1024;
   handshakeTimeout = 10;
   tls: TlsOptions | undefined = undefined;
+  handoff = true;
 
   /** The server this listener belongs to (set when a Server runs it): handlers reach
    * getWorkerId(), getGpid() and the app through `this.listener.server`. */
@@ -103,8 +118,10 @@ export class Listener implements ListenerOptions {
   /** The bound port once listening (useful with port 0). */
   port = 0;
 
-  private readonly counters = { accepted: 0, closed: 0, rejected: 0, badPackets: 0 };
+  private readonly counters = { accepted: 0, closed: 0, rejected: 0, badPackets: 0, adopted: 0, handedOff: 0 };
   private readonly closedTotals = { messagesIn: 0, messagesOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0 };
+  /** What adopted connections had counted before they came (taken out of this listener's totals). */
+  private readonly carried = { messagesIn: 0, messagesOut: 0, dropped: 0, bytesIn: 0, bytesOut: 0 };
   private addr: SocketAddress | undefined;
   private handlerObj: Handler | undefined;
   private parserObj: Parser<unknown, unknown> | undefined;
@@ -126,6 +143,8 @@ export class Listener implements ListenerOptions {
     for (const key of ['maxConnections', 'idleTimeout', 'backlog', 'keepAlive', 'maxSendBuffer', 'handshakeTimeout'] as const) {
       if (!(this[key] >= 0)) throw new ConfigError(`${this.keyPath}.${key}`, `expected a number >= 0, got ${String(this[key])}`);
     }
+    if (typeof this.handoff !== 'boolean')
+      throw new ConfigError(`${this.keyPath}.handoff`, `expected true or false, got ${String(this.handoff)}`);
     if (this.addr.transport === 'tls' && !this.tls) {
       throw new ConfigError(`${this.keyPath}.tls`, `${this.listen} needs tls: { key, cert } (PEM text or file paths)`);
     }
@@ -315,17 +334,54 @@ export class Listener implements ListenerOptions {
     this.counters.badPackets++;
   }
 
+  /**
+   * What a replacement worker must run for this listener's connections to move to it (live
+   * handoff): its name, address, transport and parser class; undefined when they never move.
+   */
+  handoffSignature(): string | undefined {
+    const transport = this.transport;
+    if (!this.handoff || (transport !== 'tcp' && transport !== 'unix')) return undefined;
+    return `${this.listen}|${this.parserInstance.constructor.name}`;
+  }
+
+  /**
+   * @internal Live handoff: make a Connection of a socket that moved here from the previous
+   * process of this worker id, and restore it. Undefined (the socket closed) when this listener
+   * does not accept any more or the process is out of file descriptors.
+   */
+  _adopt(socket: net.Socket, h: ConnectionHandoff, fromPid: number): Connection | undefined {
+    if (!this.accepting || this.connections.has(h.id) || !fdBudget.take(this.logger, this.name)) {
+      const why = !this.accepting ? 'it no longer accepts' : this.connections.has(h.id) ? 'that id is taken' : 'no file descriptor left';
+      this.logger.warn(
+        { listener: this.name, conn: h.id, peer: h.peer },
+        `cannot adopt a connection moved from pid ${fromPid}: ${why}; closing it`,
+      );
+      if (this.accepting && !this.connections.has(h.id)) this.counters.rejected++;
+      socket.destroy();
+      return undefined;
+    }
+    const conn = new Connection(this, socket, this.handlerInstance, this.parserInstance, h.transport, h.id);
+    this.connections.set(conn.id, conn);
+    this.counters.adopted++;
+    addTotals(this.carried, h);
+    if (this.idleTimeout > 0) conn._setIdleTimeout(this.idleTimeout * 1000);
+    conn._adopt(h, fromPid);
+    return conn;
+  }
+
+  /** @internal a connection moved to another process (live handoff): like a close, without one. */
+  _moved(conn: Connection): void {
+    this.counters.handedOff++;
+    this.counters.closed--; // _remove counts it as closed: it was not
+    this._remove(conn);
+  }
+
   /** @internal a connection ended. */
   _remove(conn: Connection): void {
     if (!this.connections.delete(conn.id)) return;
     fdBudget.release(this.logger);
     this.counters.closed++;
-    const t = this.closedTotals;
-    t.messagesIn += conn.messagesIn;
-    t.messagesOut += conn.messagesOut;
-    t.dropped += conn.messagesDropped;
-    t.bytesIn += conn.bytesIn;
-    t.bytesOut += conn.bytesOut;
+    addTotals(this.closedTotals, conn);
     if (this.connections.size === 0) this.emitEmpty();
   }
 
@@ -389,11 +445,11 @@ export class Listener implements ListenerOptions {
       address: this.address,
       connections: this.connections.size,
       ...this.counters,
-      messagesIn: this.closedTotals.messagesIn + this.udpCounters.messagesIn,
-      messagesOut: this.closedTotals.messagesOut + this.udpCounters.messagesOut,
-      dropped: this.closedTotals.dropped,
-      bytesIn: this.closedTotals.bytesIn + this.udpCounters.bytesIn,
-      bytesOut: this.closedTotals.bytesOut + this.udpCounters.bytesOut,
+      messagesIn: this.closedTotals.messagesIn + this.udpCounters.messagesIn - this.carried.messagesIn,
+      messagesOut: this.closedTotals.messagesOut + this.udpCounters.messagesOut - this.carried.messagesOut,
+      dropped: this.closedTotals.dropped - this.carried.dropped,
+      bytesIn: this.closedTotals.bytesIn + this.udpCounters.bytesIn - this.carried.bytesIn,
+      bytesOut: this.closedTotals.bytesOut + this.udpCounters.bytesOut - this.carried.bytesOut,
     };
     for (const c of this.connections.values()) {
       s.messagesIn += c.messagesIn;
@@ -420,6 +476,17 @@ export class Listener implements ListenerOptions {
       this.logger.error({ listener: this.name, err: toError(e) }, `handler ${method} failed`);
     }
   }
+}
+
+type Totals = { messagesIn: number; messagesOut: number; dropped: number; bytesIn: number; bytesOut: number };
+
+/** Add a connection's counters to a listener's totals. */
+function addTotals(t: Totals, c: ConnectionCounters): void {
+  t.messagesIn += c.messagesIn;
+  t.messagesOut += c.messagesOut;
+  t.dropped += c.messagesDropped;
+  t.bytesIn += c.bytesIn;
+  t.bytesOut += c.bytesOut;
 }
 
 function listenFailed(l: Listener, err: NodeJS.ErrnoException): BeyodError {

@@ -75,6 +75,21 @@ export class Parser<In = Buffer, Out = Buffer | string> {
    */
   onDeadline?(connection: Endpoint, kind: number): void;
 
+  /**
+   * Optional, for live handoff (docs/processes.md): the connection's parser state at this
+   * point, as JSON (null: none), for importState() in the replacement worker; or HANDOFF_LATER
+   * (not at a point it can move from, e.g. halfway through a message: asked again shortly) or
+   * HANDOFF_NEVER (it cannot move at all). The bytes received and not yet parsed move with it
+   * and are given to input() again there, so the state must be the one to parse them from.
+   *
+   * Without this method a connection moves only while its `parserState` is undefined: a
+   * parser that keeps no per-connection state (frames, most length-prefixed protocols)
+   * supports handoff as it is.
+   */
+  exportState?(connection: Endpoint): unknown;
+  /** Optional: restore what exportState() returned (in the replacement worker, before onAdopt). */
+  importState?(state: unknown, connection: Endpoint): void;
+
   input(buffer: Buffer, _connection: Endpoint): number {
     return buffer.length;
   }

@@ -161,6 +161,20 @@ export class ReceiveBuffer {
     if (chunks.length === 0) this.chunks = null;
   }
 
+  /** Every byte held, in order, in one buffer (a copy); the buffer is left as it is. */
+  copyAll(): Buffer {
+    const out = Buffer.allocUnsafe(this.length);
+    let o = this.buf === null ? 0 : this.buf.copy(out, 0, this.begin, this.stop);
+    const chunks = this.chunks;
+    if (chunks !== null) {
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i] as Buffer;
+        o += c.copy(out, o, i === 0 ? this.next : 0);
+      }
+    }
+    return out;
+  }
+
   clear(): void {
     this.buf = null;
     this.begin = 0;

@@ -1,7 +1,9 @@
 import * as os from 'node:os';
+import type { Socket } from 'node:net';
 import type { Application } from './Application';
 import { type ListenerDefinition, isPlainObject } from './config';
 import { ConfigError, toError } from './errors';
+import type { ConnectionHandoff } from './handoff';
 import type { ShutdownReason } from './events';
 import { Listener, type ListenerStats } from './Listener';
 import { type Logger, rootLogger } from './logger';
@@ -54,6 +56,16 @@ export interface ServerOptions {
    * master kills it and starts another under the same id; 0 = never. Default 30.
    */
   heartbeatTimeout: number;
+  /**
+   * Live handoff: on a reload or recycle, a retiring worker passes its idle plain-TCP and unix
+   * connections to its replacement (same worker id) instead of closing them. Default true.
+   */
+  handoff: boolean;
+  /**
+   * Seconds a retiring worker keeps trying to move a busy connection (a request in flight, a
+   * message half received) before it lets it drain instead. Default 2.
+   */
+  handoffTimeout: number;
   /**
    * Serve Prometheus metrics (`/metrics`) and health (`/health`, `/ready`) over HTTP on this
    * address, from the master: `tcp://127.0.0.1:9464` or `unix:///path`. '' = off (default).
@@ -115,6 +127,8 @@ export class Server implements ServerOptions {
   maxMemory = 0;
   startTimeout = 60;
   heartbeatTimeout = 30;
+  handoff = true;
+  handoffTimeout = 2;
   metrics = '';
   listeners: Record<string, ListenerDefinition> = {};
 
@@ -140,7 +154,9 @@ export class Server implements ServerOptions {
     }
     if (!(this.startTimeout > 0))
       throw new ConfigError(at('startTimeout'), `expected a number > 0, got ${String(this.startTimeout)}`, file);
-    for (const key of ['stopTimeout', 'maxRequests', 'maxMemory', 'heartbeatTimeout'] as const) {
+    if (typeof this.handoff !== 'boolean')
+      throw new ConfigError(at('handoff'), `expected true or false, got ${String(this.handoff)}`, file);
+    for (const key of ['stopTimeout', 'maxRequests', 'maxMemory', 'heartbeatTimeout', 'handoffTimeout'] as const) {
       if (!(this[key] >= 0)) throw new ConfigError(at(key), `expected a number >= 0, got ${String(this[key])}`, file);
     }
     if (this.metrics) {
@@ -251,12 +267,24 @@ export class Server implements ServerOptions {
   }
 
   /**
-   * @internal Stop this worker: stop accepting, tell every connection (Handler.onShutdown),
-   * onWorkerStop, then drain within stopTimeout.
+   * @internal Stop this worker: stop accepting, move what can move to the replacement worker
+   * (`handOff`, on a reload with live handoff), tell every connection left
+   * (Handler.onShutdown), onWorkerStop, then drain within stopTimeout.
    */
-  async stopWorker(timeout = this.stopTimeout, reason: ShutdownReason = 'stop'): Promise<void> {
+  async stopWorker(
+    timeout = this.stopTimeout,
+    reason: ShutdownReason = 'stop',
+    handOff?: (listeners: Listener[]) => Promise<unknown>,
+  ): Promise<void> {
     const listeners = this.getListeners();
     await Promise.all(listeners.map((l) => l.stopAccept()));
+    if (handOff) {
+      try {
+        await handOff(listeners);
+      } catch (e) {
+        this.logger.error({ err: toError(e) }, 'live handoff failed; the connections left drain');
+      }
+    }
     const deadline = Date.now() + timeout * 1000;
     for (const l of listeners) for (const c of [...l.connections.values()]) c._shutdown(reason, timeout, deadline);
     try {
@@ -267,6 +295,24 @@ export class Server implements ServerOptions {
     await Promise.all(listeners.map((l) => l.stop(timeout)));
     this.stoppedStats = listeners.map((l) => l.getStats());
     this.running.clear();
+  }
+
+  /**
+   * @internal Live handoff: adopt a connection the previous process of this worker id passed
+   * on (through the master) into the listener of the same name. False when there is no such
+   * listener any more (the socket is closed).
+   */
+  adoptConnection(h: ConnectionHandoff, socket: Socket, fromPid: number): boolean {
+    const listener = this.running.get(h.listener);
+    if (listener === undefined) {
+      this.logger.warn(
+        { listener: h.listener, conn: h.id, peer: h.peer },
+        `cannot adopt a connection moved from pid ${fromPid}: no listener '${h.listener}' here; closing it`,
+      );
+      socket.destroy();
+      return false;
+    }
+    return listener._adopt(socket, h, fromPid) !== undefined;
   }
 
   /** The live connections of this worker. */

@@ -47,6 +47,11 @@ export const ErrorCodes = {
   CONTROL_DENIED: 'BEYOD_CONTROL_DENIED',
   /** A rolling reload stopped before every worker was replaced; `data` says which run new code. */
   RELOAD_FAILED: 'BEYOD_RELOAD_FAILED',
+  /**
+   * Live handoff: a connection could not move to the replacement worker, or could not be
+   * adopted there (its parser refused the state, its listener is gone); `data.conn` names it.
+   */
+  HANDOFF_FAILED: 'BEYOD_HANDOFF_FAILED',
   /** `beyod logs` found no log file: the server logs to its stdout, or never ran as a daemon. */
   NO_LOG_FILE: 'BEYOD_NO_LOG_FILE',
 } as const;

@@ -107,3 +107,53 @@ export class ShutdownEvent<S extends Endpoint = Endpoint> {
 export class ListenerEvent {
   constructor(readonly listener: Listener) {}
 }
+
+/**
+ * onHandoff: on a reload or recycle, this connection is about to move to the replacement
+ * worker (live handoff, see docs/processes.md). Return its application state as JSON; onAdopt
+ * gets it there. Call `defer()` when it cannot move yet (asked again shortly, until
+ * handoffTimeout), `refuse()` when it must stay (it then drains like at a stop).
+ */
+export class HandoffEvent<S extends Endpoint = Endpoint> {
+  /**
+   * The protocol's own state for this connection (set by a protocol's beforeHandoff, as JSON);
+   * its beforeAdopt gets it back as AdoptEvent.protocolState.
+   */
+  protocolState: unknown = null;
+  /** @internal */
+  _verdict: 0 | 1 | 2 = 0;
+
+  constructor(
+    readonly sender: S,
+    /** Why this worker goes away: 'reload' or 'recycle'. */
+    readonly reason: ShutdownReason,
+  ) {}
+
+  /** Not now (a request in flight, a message half received): ask again shortly. */
+  defer(): void {
+    if (this._verdict === 0) this._verdict = 1;
+  }
+
+  /** This connection stays here and drains (onShutdown, then closed at stopTimeout). */
+  refuse(): void {
+    this._verdict = 2;
+  }
+}
+
+/**
+ * onAdopt: a connection moved here from the previous process of this worker id. Its id,
+ * counters, JSON attributes and parser state are already restored; `state` is what onHandoff
+ * returned there. Bytes it had received and not yet parsed are parsed right after this.
+ */
+export class AdoptEvent<S extends Endpoint = Endpoint> {
+  constructor(
+    readonly sender: S,
+    /** What the application's onHandoff returned in the old process. */
+    readonly state: unknown,
+    /** What the protocol's beforeHandoff put in HandoffEvent.protocolState. */
+    readonly protocolState: unknown,
+    /** The pid of the process it came from. */
+    readonly fromPid: number,
+    readonly reason: ShutdownReason,
+  ) {}
+}

@@ -14,11 +14,13 @@ export { Connection } from './Connection';
 export { inject, injectable, optional } from './di';
 export { BeyodError, ConfigError, type ErrorCode, ErrorCodes, type SerializedError, badPacketError, toError } from './errors';
 export {
+  AdoptEvent,
   CloseEvent,
   type CloseReason,
   DeadlineEvent,
   type Endpoint,
   ErrorEvent,
+  HandoffEvent,
   IOEvent,
   ListenerEvent,
   MessageEvent,
@@ -28,6 +30,7 @@ export {
   UdpPacketEvent,
 } from './events';
 export { Handler } from './Handler';
+export { type ConnectionHandoff, HANDOFF_LATER, HANDOFF_NEVER, type StayReason, isJson } from './handoff';
 export { Listener, type ListenerOptions, type ListenerStats, type TlsOptions } from './Listener';
 export { type LogOptions, type Logger, createLogger, rootLogger, setRootLogger } from './logger';
 export { type Encoded, Parser, type SendPolicy } from './Parser';

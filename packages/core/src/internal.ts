@@ -4,7 +4,8 @@
 export * from './index';
 export { BaseConnection } from './BaseConnection';
 export { isPlainObject } from './config';
-export { formatPeer } from './Connection';
+export { type HandoffAttempt, formatPeer, setConnectionIdBase } from './Connection';
+export { stopReading } from './handoff';
 export { DeadlineEntry, type DeadlineOwner, DeadlineWheel, deadlines } from './DeadlineWheel';
 export { FdBudget, fdBudget, isOutOfDescriptors } from './FdBudget';
 export { LogDestination, type LogDestinationOptions, prettyLog } from './logDestination';
@@ -26,8 +27,9 @@ export {
 } from './process/control';
 export { type ControlTarget, type StopInfo, controlHandler } from './process/ControlApi';
 export { Master, type MasterOptions } from './process/Master';
+export { type HandoffPlan, type HandoffProgress, moveConnections } from './process/mover';
 export { isAlive, readPid, releasePidFile, writePidFile } from './process/pidFile';
-export { type ReloadResult, describeChange } from './process/Reloader';
+export { type ReloadResult, type Replacement, describeChange } from './process/Reloader';
 export { type MasterSettings, type SettingChange, checkApplication, diffSettings, isMasterSettings } from './process/settings';
 export { type RegistryEntry, registerApp, registeredApps, registryDir } from './process/registry';
 export { SingleProcess } from './process/single';

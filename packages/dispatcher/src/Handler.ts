@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import cluster from 'node:cluster';
 import {
+  type AdoptEvent,
   Handler as BaseHandler,
   type Application,
   type CloseEvent,
@@ -8,6 +9,7 @@ import {
   ConfigError,
   type ErrorEvent,
   ErrorCodes,
+  type HandoffEvent,
   type IOEvent,
   type MessageEvent,
   toError,
@@ -41,6 +43,13 @@ class ClientState implements Subscriber {
     this.tail = sourceTail(conn.peer);
     this.address = addressOf(conn.peer);
   }
+}
+
+/** What moves with a client (live handoff). */
+interface MovedClient {
+  channels: string[];
+  authed: boolean;
+  token: string;
 }
 
 /** Estimated bytes of a blocked pop besides its key and answer head. */
@@ -206,6 +215,49 @@ export class Handler extends BaseHandler {
       return;
     }
     this.clients.set(conn.id, new ClientState(conn, this.token === ''));
+  }
+
+  /**
+   * Live handoff (a reload): a client moves with its subscriptions and its authentication.
+   * One with pops blocked, answers held back or a full send buffer moves once they are done
+   * (or drains, after handoffTimeout). Deliveries batched this turn are written first.
+   */
+  protected override beforeHandoff(event: HandoffEvent): void {
+    const state = this.clients.get(event.sender.id);
+    if (state === undefined) return;
+    if (state.blocked.size > 0 || state.pending.length > 0 || state.full) {
+      event.defer();
+      return;
+    }
+    if (this.batch?.subs.has(state)) this._flushBatch();
+    const moved: MovedClient = { channels: [...state.channels], authed: state.authed, token: this.tokenTag() };
+    event.protocolState = { dispatcher: moved };
+  }
+
+  /** Live handoff: the client left this process; forget it (as onClose would). */
+  protected override afterHandoff(event: HandoffEvent): void {
+    const state = this.clients.get(event.sender.id);
+    if (state === undefined) return;
+    this.clients.delete(event.sender.id);
+    this.channels.removeAll(state);
+  }
+
+  /**
+   * Live handoff: a client moved here; subscribe it again. It stays authenticated if the token
+   * is the one it authenticated with.
+   */
+  protected override beforeAdopt(event: AdoptEvent): void {
+    const moved = (event.protocolState as { dispatcher?: MovedClient } | null)?.dispatcher;
+    const conn = event.sender as Connection;
+    const authed = this.token === '' || (moved?.authed === true && moved.token === this.tokenTag());
+    const state = new ClientState(conn, authed);
+    this.clients.set(conn.id, state);
+    for (const name of moved?.channels ?? []) if (typeof name === 'string') this.channels.subscribe(state, name);
+  }
+
+  /** A short digest of the token (never the token itself: it travels through the master). */
+  private tokenTag(): string {
+    return this.token === '' ? '' : digest(this.token).toString('hex').slice(0, 16);
   }
 
   override onClose(event: CloseEvent): void {

@@ -6,9 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { Cleanup, tmpDir } from 'test-helpers';
 import { startChat } from '../../../examples/websocket-chat/test/startChat';
+import { beyod, portOf, startExample } from '../../cli/test/harness';
+
+const CHAT_CONFIG = path.resolve(__dirname, '../../../examples/websocket-chat/config/main.ts');
 
 const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
 
@@ -64,23 +67,28 @@ async function launch(): Promise<BrowserContext> {
   return context;
 }
 
+/** Two chat pages: Alice (renamed) and Bob, each seeing the other in the user list. */
+async function aliceAndBob(context: BrowserContext, url: string): Promise<{ alice: Page; bob: Page }> {
+  const alice = await context.newPage();
+  await alice.goto(url);
+  await alice.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
+  await alice.fill('#nickname', 'Alice');
+  await alice.click('#rename');
+  await alice.locator('#users li', { hasText: 'Alice' }).waitFor({ timeout: 10_000 });
+  const bob = await context.newPage();
+  await bob.goto(url);
+  await bob.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
+  await alice.locator('#users li').nth(1).waitFor({ timeout: 10_000 });
+  return { alice, bob };
+}
+
 (browserPath || required ? describe : describe.skip)('websocket-chat in headless Chromium', () => {
   it('two pages join; a message sent from one appears in the other, and the user list follows', async () => {
     const context = await launch();
     const l = await startChat(cleanup);
     const url = `http://127.0.0.1:${l.port}/`;
 
-    const alice = await context.newPage();
-    await alice.goto(url);
-    await alice.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
-    await alice.fill('#nickname', 'Alice');
-    await alice.click('#rename');
-    await alice.locator('#users li', { hasText: 'Alice' }).waitFor({ timeout: 10_000 });
-
-    const bob = await context.newPage();
-    await bob.goto(url);
-    await bob.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
-    await alice.locator('#users li').nth(1).waitFor({ timeout: 10_000 });
+    const { alice, bob } = await aliceAndBob(context, url);
     expect(await alice.locator('#users li').count()).toBe(2);
 
     await bob.fill('#text', 'hello from bob <script>');
@@ -92,5 +100,38 @@ async function launch(): Promise<BrowserContext> {
     await bob.close();
     await alice.locator('#users li').nth(1).waitFor({ state: 'detached', timeout: 10_000 });
     expect(await alice.locator('#users li').count()).toBe(1);
+  });
+
+  it('a beyod reload does not disconnect the page: it stays connected and chats on with the new worker', async () => {
+    const context = await launch();
+    const chat = await startExample('websocket-chat', { CHAT_LISTEN: 'tcp://127.0.0.1:0', CHAT_WORKERS: '1' }, cleanup);
+    const before = await chat.status();
+    const url = `http://127.0.0.1:${portOf(before)}/`;
+    const { alice, bob } = await aliceAndBob(context, url);
+    // from now on, every text the status line shows ("disconnected, reconnecting…" on a close)
+    // (page code as a string: this project is type-checked without the DOM library)
+    for (const page of [alice, bob]) {
+      await page.evaluate(`(() => {
+        const status = document.getElementById('status');
+        window.statuses = [];
+        new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+      })()`);
+    }
+
+    const r = await beyod(['reload', '--config', CHAT_CONFIG, ...chat.args], chat.env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\(\d+ connections moved, 0 drained\)/);
+    const after = await chat.status();
+    expect(after.workers[0]!.pid).not.toBe(before.workers[0]!.pid);
+
+    await bob.fill('#text', 'after the reload');
+    await bob.click('#send');
+    await alice.locator('#messages li.message', { hasText: 'after the reload' }).waitFor({ timeout: 10_000 });
+    expect(await alice.locator('#users li').count()).toBe(2);
+    await alice.locator('#users li', { hasText: 'Alice' }).waitFor({ timeout: 10_000 });
+    for (const page of [alice, bob]) {
+      expect(await page.evaluate('window.statuses')).toEqual([]);
+      expect(await page.locator('#status').textContent()).toBe('connected');
+    }
   });
 });

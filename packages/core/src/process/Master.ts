@@ -240,7 +240,13 @@ export class Master extends EventEmitter implements ControlTarget {
     const processes: ProcessStatus[] = [...sup.procs.values()]
       .filter((p) => !p.worker.isDead())
       .sort((a, b) => a.slotId - b.slotId || a.forkedAt - b.forkedAt)
-      .map((p) => ({ workerId: p.slotId, pid: p.pid, role: p.role, connections: p.draining ?? p.stats?.connections ?? 0 }));
+      .map((p) => ({
+        workerId: p.slotId,
+        pid: p.pid,
+        role: p.role,
+        connections: p.draining ?? p.stats?.connections ?? 0,
+        ...(p.moving && { handoff: p.moving }),
+      }));
     return {
       id: this.settings.id,
       serverId: this.settings.serverId,

@@ -2,12 +2,17 @@ import { BeyodError, ErrorCodes, toError } from '../errors';
 import type { ShutdownReason } from '../events';
 import type { Logger } from '../logger';
 import { type MasterSettings, type SettingChange, diffSettings } from './settings';
+import type { Proc } from './slots';
 import type { Supervisor } from './Supervisor';
 
 /** What a reload did. */
 export interface ReloadResult {
-  /** Workers now running the new code: old pid -> new pid. */
-  replaced: Array<{ workerId: number; oldPid: number; newPid: number }>;
+  /**
+   * Workers now running the new code: old pid -> new pid; with live handoff, how many of the
+   * old process's connections moved to the new one, how many drained (closed when the old
+   * process went), and how many were lost on the way (none, unless a process died meanwhile).
+   */
+  replaced: Array<Replacement>;
   /** Worker ids added because workerNum went up. */
   started: Array<{ workerId: number; pid: number }>;
   /** Worker ids retired because workerNum went down. */
@@ -19,6 +24,18 @@ export interface ReloadResult {
   /** Settings that differ from the running ones, and what the reload did about each. */
   changes: SettingChange[];
   ms: number;
+}
+
+/** One worker replaced by a reload or a recycle. */
+export interface Replacement {
+  workerId: number;
+  oldPid: number;
+  newPid: number;
+  /** Live handoff: connections moved to the new process (absent when there was no handoff). */
+  moved?: number;
+  /** Live handoff: connections that stayed on the old process and drained. */
+  drained?: number;
+  lost?: number;
 }
 
 /**
@@ -54,9 +71,12 @@ export class Reloader {
   /**
    * Give worker `id` a process forked after `since`. A process that already is (a respawn
    * after a crash during the reload) counts; a replacement already starting is waited for.
+   * With live handoff, the old process's connections are moved before this resolves (the next
+   * replacement starts after it), so the result says how many moved.
    */
-  private async replace(id: number, since: number, reason: ShutdownReason): Promise<{ oldPid: number; newPid: number } | undefined> {
-    const oldPid = this.supervisor.slots.get(id)?.current?.pid ?? 0;
+  private async replace(id: number, since: number, reason: ShutdownReason): Promise<Omit<Replacement, 'workerId'> | undefined> {
+    const old = this.supervisor.slots.get(id)?.current ?? undefined;
+    const oldPid = old?.pid ?? 0;
     for (;;) {
       if (this.supervisor.stopping) throw new BeyodError(ErrorCodes.RELOAD_FAILED, 'the server is stopping');
       const s = this.supervisor.slots.get(id);
@@ -65,10 +85,17 @@ export class Reloader {
         await s.incoming.settled.catch(() => {});
         continue;
       }
-      if (s.current && s.current.forkedAt >= since) return { oldPid, newPid: s.current.pid };
+      if (s.current && s.current.forkedAt >= since) return { oldPid, newPid: s.current.pid, ...(await this.handedOff(old)) };
       const fresh = await this.supervisor.spawn(id, reason);
-      return { oldPid, newPid: fresh.pid };
+      return { oldPid, newPid: fresh.pid, ...(await this.handedOff(old)) };
     }
+  }
+
+  /** How the old process's live handoff went, once it is over (nothing when it had none). */
+  private async handedOff(old: Proc | undefined): Promise<Pick<Replacement, 'moved' | 'drained' | 'lost'>> {
+    if (!old || old.role !== 'retiring') return {};
+    const r = await this.supervisor.handedOff(old);
+    return r ? { moved: r.moved, drained: r.drained, ...(r.lost > 0 && { lost: r.lost }) } : {};
   }
 
   /** Rolling reload: re-read the config, then replace every worker one at a time, and scale. */

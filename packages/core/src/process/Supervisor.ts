@@ -1,11 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import { BeyodError, ErrorCodes, toError } from '../errors';
 import type { ShutdownReason } from '../events';
+import type { ConnectionHandoff } from '../handoff';
 import type { Logger } from '../logger';
 import type { ConnectionInfo, WorkerStats } from '../Server';
 import type { FromWorker, ToWorker } from './messages';
 import { isFromWorker } from './messages';
+import { type HandoffPlan, newProgress, stayingOf } from './mover';
+import { adoptionsForwarded, dropAdoptions, flushAdoptions, relay } from './relay';
 import type { MasterSettings } from './settings';
 import { type ForkOptions, type Proc, type Slot, describeExit } from './slots';
 import { WORKER_LOG_FD, WORKER_STDIO, collectWorkerOutput } from './workerOutput';
@@ -25,6 +29,8 @@ const UNRESPONSIVE_AFTER_MS = 3000;
 const PENDING_REPORT_MS = 10_000;
 /** Grace after stopTimeout before a stopping worker is killed. */
 const KILL_GRACE_MS = 3000;
+/** Each process of a worker id numbers its connections from (forks * this) + 1: ids never meet. */
+const CONNECTION_ID_RANGE = 2 ** 32;
 
 /**
  * Keeps worker ids 1..n alive. It owns the slot table, and every change to it: fork, promote a
@@ -67,7 +73,19 @@ export class Supervisor extends EventEmitter {
   slot(id: number): Slot {
     let s = this.slots.get(id);
     if (!s) {
-      s = { id, current: null, incoming: null, respawns: 0, fastFailures: 0, retryTimer: undefined };
+      s = {
+        id,
+        current: null,
+        incoming: null,
+        respawns: 0,
+        fastFailures: 0,
+        retryTimer: undefined,
+        forks: 0,
+        adoptQueue: [],
+        adoptTimer: undefined,
+        forwarding: 0,
+        forwardWaiters: [],
+      };
       this.slots.set(id, s);
     }
     return s;
@@ -91,6 +109,9 @@ export class Supervisor extends EventEmitter {
       BEYOD_WORKER_ID: String(id),
       BEYOD_MASTER_PID: String(process.pid),
       BEYOD_SERVER_ID: String(settings.serverId),
+      // a connection moved in from the previous process keeps its id: a range of our own (2^32
+      // per process; 2^21 forks of one id before it passes 2^53)
+      BEYOD_CONN_ID_BASE: String((s.forks++ % 2 ** 21) * CONNECTION_ID_RANGE),
       ...(this.fork.output && { BEYOD_LOG_FD: String(WORKER_LOG_FD) }),
     });
     if (this.fork.output) collectWorkerOutput(worker.process, id, this.fork.output);
@@ -125,10 +146,12 @@ export class Supervisor extends EventEmitter {
       },
       pending: new Map(),
       timers: [],
+      handoff: {},
+      moving: undefined,
     };
     s.incoming = proc;
     this.procs.set(worker, proc);
-    worker.on('message', (m: unknown) => this.onMessage(proc, m));
+    worker.on('message', (m: unknown, handle: unknown) => this.onMessage(proc, m, handle));
     worker.on('exit', (code, signal) => this.onExit(proc, code, signal));
     worker.on('error', (err) => this.log.warn({ workerId: id, err }, 'worker IPC error'));
     this.watchStart(proc, settings.startTimeout * 1000);
@@ -170,8 +193,11 @@ export class Supervisor extends EventEmitter {
     return this.ask<string>(proc, 'phase');
   }
 
-  private onMessage(proc: Proc, m: unknown): void {
-    if (!isFromWorker(m)) return;
+  private onMessage(proc: Proc, m: unknown, handle?: unknown): void {
+    if (!isFromWorker(m)) {
+      if (handle instanceof Socket) handle.destroy(); // not ours: a socket nobody will read
+      return;
+    }
     const msg: FromWorker = m;
     proc.lastSeen = Date.now();
     switch (msg.t) {
@@ -179,7 +205,23 @@ export class Supervisor extends EventEmitter {
         proc.phase = msg.phase;
         break;
       case 'beyod:ready':
+        proc.handoff = msg.handoff ?? {};
         this.onReady(proc, msg.stats);
+        break;
+      case 'beyod:move':
+        this.forward(proc, msg.conn, handle);
+        break;
+      case 'beyod:handoff':
+        proc.moving = msg.progress;
+        if (msg.progress.done) {
+          const p = msg.progress;
+          this.log.info(
+            { workerId: proc.slotId, pid: proc.pid, moved: p.moved, stayed: p.stayed, lost: p.lost, ms: p.ms },
+            `worker ${proc.slotId}: ${p.moved} connection${p.moved === 1 ? '' : 's'} moved from pid ${proc.pid} to its replacement, ` +
+              `${stayingOf(p)} drain${p.lost ? `, ${p.lost} lost on the way` : ''} (${p.ms} ms)`,
+          );
+          proc.onHandedOff?.();
+        }
         break;
       case 'beyod:start-failed': {
         const error = BeyodError.from(msg.error);
@@ -231,7 +273,8 @@ export class Supervisor extends EventEmitter {
       const old = s.current;
       proc.role = 'current';
       s.current = proc;
-      if (old) this.retire(old, proc.replaces);
+      if (old) this.retire(old, proc.replaces, proc);
+      flushAdoptions(s, this.log);
     }
     this.emit('worker-ready', proc.slotId, proc.pid);
     proc.onReady?.();
@@ -239,6 +282,7 @@ export class Supervisor extends EventEmitter {
 
   private onExit(proc: Proc, code: number | null, signal: string | null): void {
     this.procs.delete(proc.worker);
+    proc.onHandedOff?.();
     this.emit('exit', proc);
     for (const cb of proc.pending.values()) cb(undefined);
     proc.pending.clear();
@@ -307,13 +351,58 @@ export class Supervisor extends EventEmitter {
     p.catch((e: unknown) => this.log.error({ workerId: id, err: toError(e).message }, 'respawned worker failed to start'));
   }
 
-  /** Tell `proc` to stop gracefully (it drains within stopTimeout), and kill it if it does not. */
-  retire(proc: Proc, reason: ShutdownReason): void {
+  /**
+   * Tell `proc` to stop gracefully (it drains within stopTimeout), and kill it if it does not.
+   * Replaced by `next` on a reload or recycle, with live handoff on: its connections that can
+   * move go to `next` first (handoffTimeout more before the kill).
+   */
+  retire(proc: Proc, reason: ShutdownReason, next?: Proc): void {
     proc.role = 'retiring';
-    const timeout = this.settings().stopTimeout;
-    this.tell(proc.worker, { t: 'beyod:stop', timeout, reason });
-    const t = setTimeout(() => !proc.worker.isDead() && proc.worker.process.kill('SIGKILL'), timeout * 1000 + KILL_GRACE_MS);
+    const settings = this.settings();
+    const timeout = settings.stopTimeout;
+    const handoff: HandoffPlan | undefined =
+      next && settings.handoff && (reason === 'reload' || reason === 'recycle') && Object.keys(next.handoff).length > 0
+        ? { listeners: next.handoff, timeout: settings.handoffTimeout }
+        : undefined;
+    if (handoff) proc.moving = newProgress();
+    this.tell(proc.worker, { t: 'beyod:stop', timeout, reason, ...(handoff && { handoff }) });
+    const grace = timeout * 1000 + KILL_GRACE_MS + (handoff ? handoff.timeout * 1000 : 0);
+    const t = setTimeout(() => !proc.worker.isDead() && proc.worker.process.kill('SIGKILL'), grace);
     proc.worker.once('exit', () => clearTimeout(t));
+  }
+
+  /**
+   * Resolves once `proc`'s live handoff is over (it reported done, or exited) — at once when it
+   * has none — with how it went.
+   */
+  handedOff(proc: Proc): Promise<{ moved: number; drained: number; lost: number } | undefined> {
+    const result = () => {
+      const p = proc.moving;
+      return p && { moved: p.moved, drained: stayingOf(p), lost: p.lost };
+    };
+    const over = () => !proc.moving || proc.moving.done || proc.worker.isDead();
+    return new Promise((resolve) => {
+      const finish = () => void adoptionsForwarded(this.slots.get(proc.slotId)).then(() => resolve(result()));
+      if (over()) return finish();
+      const before = proc.onHandedOff;
+      proc.onHandedOff = () => {
+        proc.onHandedOff = undefined;
+        before?.();
+        finish();
+      };
+    });
+  }
+
+  /** A retiring process passed on a connection (live handoff): to the process now serving its worker id. */
+  private forward(from: Proc, conn: ConnectionHandoff, handle: unknown): void {
+    if (!(handle instanceof Socket)) {
+      this.log.warn({ workerId: from.slotId, pid: from.pid, conn: conn?.id }, 'a moved connection came without its socket; it is lost');
+      if (from.moving) from.moving.lost++;
+      return;
+    }
+    const s = this.slots.get(from.slotId);
+    if (!s) handle.destroy();
+    else relay(s, { t: 'beyod:adopt', conn, fromPid: from.pid }, handle, this.log);
   }
 
   /** Worker id `id` is no longer wanted (workerNum lowered): its processes retire, no respawn. */
@@ -322,6 +411,7 @@ export class Supervisor extends EventEmitter {
     if (!s) return null;
     this.slots.delete(id);
     if (s.retryTimer) clearTimeout(s.retryTimer);
+    dropAdoptions(s);
     if (s.incoming) this.retire(s.incoming, 'scale');
     if (s.current) this.retire(s.current, 'scale');
     return s.current;

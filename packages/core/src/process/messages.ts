@@ -1,21 +1,31 @@
 import type { SerializedError } from '../errors';
 import type { ShutdownReason } from '../events';
+import type { ConnectionHandoff } from '../handoff';
 import type { ListenerStats } from '../Listener';
 import type { ConnectionInfo, WorkerStats } from '../Server';
+import type { HandoffPlan, HandoffProgress } from './mover';
 
 /** What a worker is doing before it is ready (reported while a start takes long). */
 export type StartPhase = string;
 
 /** Master -> worker messages over cluster IPC. */
 export type ToWorker =
-  | { t: 'beyod:stop'; timeout: number; reason: ShutdownReason }
+  /** With `handoff`, the connections that can move go to the replacement first (live handoff). */
+  | { t: 'beyod:stop'; timeout: number; reason: ShutdownReason; handoff?: HandoffPlan }
+  /** A connection moved from the previous process of this worker id; its socket comes with it. */
+  | { t: 'beyod:adopt'; conn: ConnectionHandoff; fromPid: number }
   | { t: 'beyod:query'; id: number; what: 'stats' | 'connections' | 'phase' }
   | { t: 'beyod:synced'; id: number };
 
 /** Worker -> master messages over cluster IPC. */
 export type FromWorker =
   | { t: 'beyod:phase'; phase: StartPhase }
-  | { t: 'beyod:ready'; stats: WorkerStats }
+  /** `handoff`: the listeners that take moved connections (name -> Listener.handoffSignature()). */
+  | { t: 'beyod:ready'; stats: WorkerStats; handoff: Record<string, string> }
+  /** A connection moving to the replacement; its socket comes with it. */
+  | { t: 'beyod:move'; conn: ConnectionHandoff }
+  /** How the handoff goes (every half second while it runs, and when it is done). */
+  | { t: 'beyod:handoff'; progress: HandoffProgress }
   | { t: 'beyod:start-failed'; error: SerializedError }
   /** Sent every second: the heartbeat, with the event loop's worst delay over that second. */
   | { t: 'beyod:stats'; stats: WorkerStats; lag: number }
@@ -67,6 +77,11 @@ export interface ProcessStatus {
   role: 'current' | 'incoming' | 'retiring';
   /** While draining (retiring, or everything during a stop): its open connections. */
   connections: number;
+  /**
+   * A retiring process that hands its connections to its replacement (live handoff): how
+   * many moved, how many stay and drain (by reason), whether it is done.
+   */
+  handoff?: HandoffProgress;
 }
 
 /** A worker's status line: who it is (from the master's table) and its latest figures. */

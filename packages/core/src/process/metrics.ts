@@ -3,7 +3,18 @@ import type { WorkerStats } from '../Server';
 import type { Proc } from './slots';
 
 /** The per-listener figures that only grow in a process (Prometheus counters). */
-const COUNTERS = ['accepted', 'rejected', 'badPackets', 'messagesIn', 'messagesOut', 'dropped', 'bytesIn', 'bytesOut'] as const;
+const COUNTERS = [
+  'accepted',
+  'rejected',
+  'badPackets',
+  'adopted',
+  'handedOff',
+  'messagesIn',
+  'messagesOut',
+  'dropped',
+  'bytesIn',
+  'bytesOut',
+] as const;
 type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<Counter, number>;
 
@@ -11,6 +22,8 @@ const zero = (): Counts => ({
   accepted: 0,
   rejected: 0,
   badPackets: 0,
+  adopted: 0,
+  handedOff: 0,
   messagesIn: 0,
   messagesOut: 0,
   dropped: 0,
@@ -176,6 +189,13 @@ export function renderMetrics(v: MetricsView): string {
   );
   fam('beyod_connections_accepted_total', 'counter', 'Connections accepted.', per('accepted'));
   fam('beyod_connections_rejected_total', 'counter', 'Connections closed at once (maxConnections, out of descriptors).', per('rejected'));
+  fam(
+    'beyod_connections_handed_off_total',
+    'counter',
+    'Connections moved to the next process of the worker on a reload or recycle (live handoff).',
+    per('handedOff'),
+  );
+  fam('beyod_connections_adopted_total', 'counter', 'Connections moved in from the previous process of the worker.', per('adopted'));
   fam('beyod_messages_received_total', 'counter', 'Messages decoded and given to the handler.', per('messagesIn'));
   fam('beyod_messages_sent_total', 'counter', 'Messages sent.', per('messagesOut'));
   fam('beyod_messages_dropped_total', 'counter', 'Messages dropped on a full send buffer (the drop send policy).', per('dropped'));

@@ -26,6 +26,9 @@ export interface MasterSettings {
   heartbeatTimeout: number;
   maxRequests: number;
   maxMemory: number;
+  /** Live handoff on reload and recycle (see Server.handoff). */
+  handoff: boolean;
+  handoffTimeout: number;
   daemonize: boolean;
   singleProcess: boolean;
   user: string;
@@ -37,7 +40,16 @@ export interface MasterSettings {
 }
 
 /** Settings a rolling reload applies in the master itself. */
-const APPLIED_BY_MASTER = ['workerNum', 'maxRequests', 'maxMemory', 'stopTimeout', 'startTimeout', 'heartbeatTimeout'] as const;
+const APPLIED_BY_MASTER = [
+  'workerNum',
+  'maxRequests',
+  'maxMemory',
+  'stopTimeout',
+  'startTimeout',
+  'heartbeatTimeout',
+  'handoff',
+  'handoffTimeout',
+] as const;
 /** Settings the master holds for its lifetime: changing them needs `beyod restart`. */
 const NEED_RESTART = ['serverId', 'pidFile', 'logFile', 'log', 'daemonize', 'singleProcess', 'id', 'metrics'] as const;
 
@@ -77,6 +89,8 @@ export function checkApplication(app: Application, log: LogOptions = {}): Master
     heartbeatTimeout: server.heartbeatTimeout,
     maxRequests: server.maxRequests,
     maxMemory: server.maxMemory,
+    handoff: server.handoff,
+    handoffTimeout: server.handoffTimeout,
     daemonize: server.daemonize,
     singleProcess: server.singleProcess,
     user: server.user,

@@ -1,8 +1,10 @@
 import type { Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
 import type { BeyodError } from '../errors';
 import type { ShutdownReason } from '../events';
 import type { WorkerStats } from '../Server';
-import type { StartPhase } from './messages';
+import type { StartPhase, ToWorker } from './messages';
+import type { HandoffProgress } from './mover';
 
 /* The supervisor's table: one slot per worker id, one Proc per worker process. */
 
@@ -48,6 +50,12 @@ export interface Proc {
   replaces: ShutdownReason;
   onReady?: (error?: BeyodError) => void;
   failure?: BeyodError;
+  /** Its listeners that take moved connections (live handoff), from its ready message. */
+  handoff: Record<string, string>;
+  /** Retiring with live handoff: how it goes (reported by the worker). */
+  moving: HandoffProgress | undefined;
+  /** Called once its handoff is over (done, or it exited). */
+  onHandedOff?: () => void;
   readonly pending: Map<number, (data: unknown) => void>;
   timers: NodeJS.Timeout[];
 }
@@ -61,6 +69,14 @@ export interface Slot {
   /** Consecutive deaths right after start (crash loop). */
   fastFailures: number;
   retryTimer: NodeJS.Timeout | undefined;
+  /** Processes forked for this id so far: each numbers its connections in a range of its own. */
+  forks: number;
+  /** Moved connections waiting for a process of this id that accepts (see Supervisor.forward). */
+  adoptQueue: Array<{ msg: Extract<ToWorker, { t: 'beyod:adopt' }>; socket: Socket }>;
+  adoptTimer: NodeJS.Timeout | undefined;
+  /** Moved connections sent to a process of this id and not yet written to its channel. */
+  forwarding: number;
+  forwardWaiters: Array<() => void>;
 }
 
 export function describeExit(code: number | null, signal: string | null): string {

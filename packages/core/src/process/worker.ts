@@ -1,10 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import cluster from 'node:cluster';
+import { Socket } from 'node:net';
 import type { Application } from '../Application';
+import { setConnectionIdBase } from '../Connection';
 import { BeyodError, ErrorCodes, toError } from '../errors';
 import type { ShutdownReason } from '../events';
+import type { ConnectionHandoff } from '../handoff';
 import type { Server } from '../Server';
 import { type FromWorker, type ToWorker } from './messages';
+import { type HandoffPlan, type HandoffProgress, moveConnections, newProgress } from './mover';
 
 /**
  * How often a worker sends its figures to the master. It is also the heartbeat: the message
@@ -76,6 +80,8 @@ export async function runWorker(app: Application): Promise<void> {
   // The GPID is the master's business: a reload does not change serverId under it.
   const pinned = Number(process.env.BEYOD_SERVER_ID);
   if (Number.isInteger(pinned) && pinned > 0) server.serverId = pinned;
+  // connections moved in from the previous process of this id keep their ids: ours are above
+  setConnectionIdBase(Number(process.env.BEYOD_CONN_ID_BASE) || 0);
   const send = (m: FromWorker) => {
     if (process.connected) process.send?.(m);
   };
@@ -83,19 +89,35 @@ export async function runWorker(app: Application): Promise<void> {
   let stopping: Promise<void> | undefined;
   let started = false;
   const openConnections = () => server.getListeners().reduce((n, l) => n + l.connections.size, 0);
-  const stop = (timeout: number, reason: ShutdownReason = 'stop') => {
+  const stop = (timeout: number, reason: ShutdownReason = 'stop', plan?: HandoffPlan) => {
     stopping ??= (async () => {
       let progress: NodeJS.Timeout | undefined;
       try {
         if (started) {
           let last = -1;
+          let moving: HandoffProgress | undefined;
+          let lastMoved = -1;
           const report = () => {
             const n = openConnections();
             if (n !== last) send({ t: 'beyod:draining', connections: n, timeout });
             last = n;
+            if (moving && moving.moved !== lastMoved && !moving.done) send({ t: 'beyod:handoff', progress: moving });
+            lastMoved = moving?.moved ?? -1;
           };
           progress = setInterval(report, DRAIN_REPORT_MS);
-          const stopped = server.stopWorker(timeout, reason);
+          const handOff =
+            plan &&
+            (async (listeners: Parameters<typeof moveConnections>[0]) => {
+              moving = newProgress();
+              const done = await moveConnections(listeners, plan, reason, transmit, server.logger, moving);
+              server.logger.info(
+                { moved: done.moved, stayed: done.stayed, lost: done.lost, ms: done.ms },
+                `live handoff: ${done.moved} connection${done.moved === 1 ? '' : 's'} moved to the replacement worker`,
+              );
+              // behind every moved socket on the channel: the master has them all when it reads this
+              send({ t: 'beyod:handoff', progress: done });
+            });
+          const stopped = server.stopWorker(timeout, reason, handOff);
           report();
           await stopped;
           report();
@@ -135,10 +157,11 @@ export async function runWorker(app: Application): Promise<void> {
       });
       send({ t: 'beyod:sync', id });
     });
-  process.on('message', (m: ToWorker) => {
+  process.on('message', (m: ToWorker, handle: unknown) => {
     if (!m || typeof m !== 'object') return;
-    if (m.t === 'beyod:synced') synced.get(m.id)?.();
-    else if (m.t === 'beyod:stop') stop(m.timeout, m.reason);
+    if (m.t === 'beyod:adopt') adopt(server, m.conn, handle, m.fromPid);
+    else if (m.t === 'beyod:synced') synced.get(m.id)?.();
+    else if (m.t === 'beyod:stop') stop(m.timeout, m.reason, m.handoff);
     else if (m.t === 'beyod:query') {
       const data =
         m.what === 'connections'
@@ -172,7 +195,14 @@ export async function runWorker(app: Application): Promise<void> {
     return;
   }
   started = true;
-  send({ t: 'beyod:ready', stats: server.getStats() });
+  const handoff: Record<string, string> = {};
+  if (server.handoff) {
+    for (const l of server.getListeners()) {
+      const sig = l.handoffSignature();
+      if (sig !== undefined) handoff[l.name] = sig;
+    }
+  }
+  send({ t: 'beyod:ready', stats: server.getStats(), handoff });
   setInterval(() => {
     try {
       send({ t: 'beyod:stats', stats: server.getStats(), lag: loop.get() });
@@ -181,6 +211,32 @@ export async function runWorker(app: Application): Promise<void> {
       server.logger.error({ err: toError(e) }, 'could not report stats');
     }
   }, STATS_INTERVAL_MS).unref();
+}
+
+/**
+ * Live handoff: pass a moved connection to the master with its socket. Node closes the socket
+ * here once the master has it (keepOpen is false); resolves once it is written to the channel
+ * (false if the channel is gone: the connection is then lost).
+ */
+function transmit(record: ConnectionHandoff, socket: Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve(false);
+    process.send({ t: 'beyod:move', conn: record } satisfies FromWorker, socket, {}, (err: Error | null) => resolve(!err));
+  });
+}
+
+/** Live handoff: a connection moved here from the previous process of this worker id. */
+function adopt(server: Server, h: ConnectionHandoff, handle: unknown, fromPid: number): void {
+  if (!(handle instanceof Socket)) {
+    server.logger.warn({ conn: h?.id, listener: h?.listener }, 'a moved connection came without its socket; it is lost');
+    return;
+  }
+  try {
+    server.adoptConnection(h, handle, fromPid);
+  } catch (e) {
+    server.logger.error({ conn: h.id, err: toError(e) }, 'adopting a moved connection failed; closing it');
+    handle.destroy();
+  }
 }
 
 /** When running as root with `user` (and `group`) configured, switch to them. */

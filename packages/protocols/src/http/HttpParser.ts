@@ -1,4 +1,4 @@
-import { type Encoded, type Endpoint, Parser } from '@beyod/core';
+import { type Encoded, type Endpoint, HANDOFF_LATER, HANDOFF_NEVER, Parser } from '@beyod/core';
 import { HttpErrorCodes } from './errors';
 import { HeadError, parseHead } from './head';
 import { HttpRequest } from './HttpRequest';
@@ -90,6 +90,61 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
       disarm(conn, s);
     }
     switchConnection(conn, parser, state);
+  }
+
+  /**
+   * Live handoff (a reload): a keep-alive connection moves between requests — nothing in flight,
+   * no request begun (its keep-alive deadline moves with it). A connection switched to another
+   * protocol moves if that protocol says how (exportSwitched); otherwise it drains.
+   */
+  override exportState(conn: Endpoint): unknown {
+    const up = switchedParser(conn);
+    if (up !== undefined) return this.exportSwitched(conn, up);
+    const s = conn.parserState;
+    if (s === undefined) return null;
+    if (!(s instanceof HttpState)) return HANDOFF_NEVER;
+    const between =
+      s.queue.length === 0 &&
+      s.head === undefined &&
+      s.error === undefined &&
+      !s.failed &&
+      !s.closing &&
+      !s.held &&
+      !s.lastRequest &&
+      s.files === 0 &&
+      s.tempFiles.length === 0 &&
+      (s.timer === TIMER_IDLE || s.timer === TIMER_NONE);
+    return between ? { http: { timer: s.timer } } : HANDOFF_LATER;
+  }
+
+  override importState(state: unknown, conn: Endpoint): void {
+    if (state === null) return;
+    const o = state as { http?: { timer?: unknown }; switched?: unknown };
+    if (typeof o === 'object' && o.http !== undefined) {
+      const s = this.stateOf(conn);
+      s.timer = o.http.timer === TIMER_IDLE ? TIMER_IDLE : TIMER_NONE;
+      return;
+    }
+    if (typeof o === 'object' && o.switched !== undefined) {
+      this.importSwitched(o.switched, conn);
+      return;
+    }
+    throw new Error('not an HTTP connection state');
+  }
+
+  /**
+   * Live handoff of a connection switched to another protocol: its state as `{ switched: … }`
+   * (JSON), HANDOFF_LATER or HANDOFF_NEVER. Here: HANDOFF_NEVER — http.Parser cannot know which
+   * parser to switch it to in the replacement; a parser that switches connections to a protocol
+   * of its own (websocket.Parser) overrides this and importSwitched().
+   */
+  protected exportSwitched(_conn: Endpoint, _parser: Parser<unknown, unknown>): unknown {
+    return HANDOFF_NEVER;
+  }
+
+  /** Live handoff: switch an adopted connection again, from what exportSwitched() gave. */
+  protected importSwitched(_state: unknown, _conn: Endpoint): void {
+    throw new Error(`${this.constructor.name} cannot adopt a connection switched to another protocol`);
   }
 
   override input(buffer: Buffer, conn: Endpoint): number {

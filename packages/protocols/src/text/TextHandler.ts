@@ -1,4 +1,4 @@
-import { type Endpoint, Handler, type IOEvent, type MessageEvent } from '@beyod/core';
+import { type Endpoint, Handler, type HandoffEvent, type IOEvent, type MessageEvent } from '@beyod/core';
 
 /** What a line callback returns: a line to send back, nothing, or a promise of either. */
 export type LineReply = string | null | undefined | void;
@@ -30,6 +30,11 @@ export class TextHandler extends Handler {
   /** Handle one line; the default calls lineCallback, or echoes the line when there is none. */
   onLine(line: string, connection: Endpoint): LineReply | Promise<LineReply> {
     return this.lineCallback ? this.lineCallback(line, connection) : line;
+  }
+
+  /** Live handoff: a connection whose replies are still being computed moves once they are sent. */
+  protected override beforeHandoff(event: HandoffEvent): void {
+    if (this.#tails.has(event.sender)) event.defer();
   }
 
   override onConnect(event: IOEvent): void {

@@ -25,6 +25,18 @@ export class TextParser extends Parser<string, string> {
     return i + 1;
   }
 
+  /**
+   * Live handoff: the only state is how far the current line was scanned; the replacement
+   * scans the bytes that move with the connection again, from their start.
+   */
+  override exportState(_connection: Endpoint): unknown {
+    return null;
+  }
+
+  override importState(_state: unknown, connection: Endpoint): void {
+    connection.parserState = 0;
+  }
+
   override decode(packet: Buffer, _connection: Endpoint): string {
     let end = packet.length - 1; // the \n
     if (end > 0 && packet[end - 1] === CR) end--;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  type AdoptEvent,
   BeyodError,
   type CloseEvent,
   type Connection,
@@ -251,6 +252,16 @@ export class WebSocketHandler extends HttpHandler {
     const conn = event.sender as Connection;
     if (webSocketStateOf(conn) !== undefined) this.close(conn, CloseCode.GOING_AWAY, `going away: ${event.reason}`);
     return super.beforeShutdown?.(event);
+  }
+
+  /**
+   * Live handoff: a WebSocket connection moved here from the previous process of this worker
+   * (its state came with it, through websocket.Parser): it is in the heartbeat from now on.
+   * It gets onAdopt, not onHandshake.
+   */
+  protected override beforeAdopt(event: AdoptEvent): boolean | void {
+    if (webSocketStateOf(event.sender) !== undefined) this.startHeartbeat();
+    return super.beforeAdopt?.(event);
   }
 
   private startHeartbeat(): void {

@@ -1,8 +1,15 @@
-import { ConfigError, type Endpoint, toError } from '@beyod/core';
+import { ConfigError, type Endpoint, HANDOFF_LATER, HANDOFF_NEVER, type Parser, toError } from '@beyod/core';
 import { HttpParser } from '../http';
-import { DeflateContext, type DeflateSettings, type PerMessageDeflateOptions, deflateSettings, negotiateDeflate } from './deflate';
+import {
+  DeflateContext,
+  type DeflateSettings,
+  type DeflateSnapshot,
+  type PerMessageDeflateOptions,
+  deflateSettings,
+  negotiateDeflate,
+} from './deflate';
 import { parseExtensions } from './extensions';
-import { WebSocketState } from './state';
+import { PacketKind, WebSocketState, webSocketStateOf } from './state';
 import { WebSocketFrameParser } from './WebSocketFrameParser';
 
 /**
@@ -73,6 +80,37 @@ export class WebSocketParser extends HttpParser {
     return ws;
   }
 
+  /**
+   * Live handoff (a reload): a WebSocket connection moves at a frame boundary — no message
+   * half received, no close handshake begun — with its subprotocol, extensions and heartbeat
+   * state, and with permessage-deflate its compression windows (context takeover included:
+   * compression keeps no zlib stream between messages, only those bytes; see DeflateContext).
+   */
+  protected override exportSwitched(conn: Endpoint, parser: Parser<unknown, unknown>): unknown {
+    const ws = webSocketStateOf(conn);
+    if (ws === undefined || parser !== this.frames || ws.failed || ws.closeSent || ws.closeReceived) return HANDOFF_NEVER;
+    if (ws.packet !== PacketKind.FRAME || ws.remaining > 0 || ws.messageOpcode !== 0 || ws.fragments !== 0) return HANDOFF_LATER;
+    const moved: MovedWebSocket = {
+      protocol: ws.protocol,
+      extensions: ws.extensions,
+      alive: ws.alive,
+      deflate: ws.deflate?.snapshot() ?? null,
+    };
+    return { switched: { websocket: moved } };
+  }
+
+  protected override importSwitched(state: unknown, conn: Endpoint): void {
+    const moved = (state as { websocket?: MovedWebSocket } | null)?.websocket;
+    if (typeof moved !== 'object' || moved === null || typeof moved.protocol !== 'string' || typeof moved.extensions !== 'string')
+      throw new Error('not a WebSocket connection state');
+    const ws = new WebSocketState(moved.protocol, moved.extensions);
+    ws.alive = moved.alive !== false;
+    // the client goes on compressing as agreed, whatever this config says now
+    if (moved.deflate)
+      ws.deflate = DeflateContext.restore(moved.deflate, this.deflateSettings() ?? (deflateSettings(true) as DeflateSettings));
+    this.switchProtocol(conn, this.frameParser(), ws);
+  }
+
   private deflateSettings(): DeflateSettings | undefined {
     if (this.deflate !== null) return this.deflate;
     try {
@@ -82,4 +120,12 @@ export class WebSocketParser extends HttpParser {
     }
     return this.deflate;
   }
+}
+
+/** What moves with a WebSocket connection (live handoff). */
+interface MovedWebSocket {
+  protocol: string;
+  extensions: string;
+  alive: boolean;
+  deflate: DeflateSnapshot | null;
 }

@@ -79,6 +79,13 @@ export function deflateSettings(option: boolean | PerMessageDeflateOptions | und
   return out as unknown as DeflateSettings;
 }
 
+/** A DeflateContext as JSON (live handoff): its parameters and its windows, base64. */
+export interface DeflateSnapshot {
+  params: DeflateParams;
+  send: string;
+  receive: string;
+}
+
 /** What both sides agreed on for one connection. */
 export interface DeflateParams {
   serverNoContextTakeover: boolean;
@@ -163,6 +170,16 @@ class SlidingWindow {
     return this.length === 0 ? undefined : (this.buf as Buffer).subarray(0, this.length);
   }
 
+  /** Live handoff: the window's bytes, base64 ('' when empty). */
+  snapshot(): string {
+    return this.length === 0 ? '' : (this.buf as Buffer).toString('base64', 0, this.length);
+  }
+
+  /** Live handoff: fill an empty window with what snapshot() gave (its last `size` bytes). */
+  restore(base64: string): void {
+    if (base64 !== '') this.push(Buffer.from(base64, 'base64'));
+  }
+
   push(data: Buffer): void {
     const size = this.size;
     const buf = (this.buf ??= Buffer.allocUnsafe(size));
@@ -199,6 +216,36 @@ export class DeflateContext {
   ) {
     if (!params.serverNoContextTakeover) this.sendWindow = new SlidingWindow(1 << params.serverWindowBits);
     if (!params.clientNoContextTakeover) this.receiveWindow = new SlidingWindow(1 << params.clientWindowBits);
+  }
+
+  /**
+   * Live handoff: what the connection's compression is made of, as JSON — the parameters agreed
+   * on and, with context takeover, the windows (up to 2^bits bytes each way). Compression
+   * keeps no zlib stream between messages (see the class comment), so these are all of it:
+   * the next process goes on exactly where this one stopped.
+   */
+  snapshot(): DeflateSnapshot {
+    return { params: this.params, send: this.sendWindow?.snapshot() ?? '', receive: this.receiveWindow?.snapshot() ?? '' };
+  }
+
+  /** Live handoff: the context snapshot() described, with this process's settings (level, threshold...). */
+  static restore(snapshot: DeflateSnapshot, settings: DeflateSettings): DeflateContext {
+    const p = snapshot.params;
+    const bits = (n: unknown) => Number.isInteger(n) && (n as number) >= 8 && (n as number) <= 15;
+    if (
+      typeof p !== 'object' ||
+      p === null ||
+      typeof p.serverNoContextTakeover !== 'boolean' ||
+      typeof p.clientNoContextTakeover !== 'boolean' ||
+      !bits(p.serverWindowBits) ||
+      !bits(p.clientWindowBits)
+    ) {
+      throw new Error('not a permessage-deflate state');
+    }
+    const ctx = new DeflateContext({ ...p }, settings);
+    ctx.sendWindow?.restore(String(snapshot.send ?? ''));
+    ctx.receiveWindow?.restore(String(snapshot.receive ?? ''));
+    return ctx;
   }
 
   /** Whether a message of `length` bytes is sent compressed. */
