@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Connection, ErrorEvent } from '@beyod/core';
+import { Application, type Connection, type ErrorEvent, type ShutdownEvent } from '@beyod/core';
 import { websocket } from '@beyod/protocols';
 import { Cleanup, selfSignedCert, tmpDir, until, waitFor } from 'test-helpers';
 import WebSocket from 'ws';
@@ -24,7 +24,8 @@ class Echo extends websocket.Handler {
   }
   override onMessage(e: websocket.WebSocketMessageEvent): void {
     if (e.message === 'close me') this.close(e.sender, 4001, 'as you wish');
-    else if (e.message === 'broadcast') this.broadcast(`all from ${e.sender.id}`);
+    else if (typeof e.message === 'string' && e.message.startsWith('broadcast'))
+      this.broadcast(`all from ${e.sender.id}${e.message.slice(9)}`);
     else e.sender.send(e.message);
   }
   override onClose(e: websocket.WebSocketCloseEvent): void {
@@ -41,9 +42,13 @@ async function server(handler: Partial<websocket.WebSocketHandler> = {}, parser:
   return { l, h, url: `ws://127.0.0.1:${l.port}` };
 }
 
+/** The Sec-WebSocket-Extensions the server answered each client (ws.extensions has only the names). */
+const agreed = new WeakMap<WebSocket, string>();
+
 async function connect(url: string, protocols?: string | string[], options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
   const ws = new WebSocket(url, protocols, options);
   cleanup.add(ws, (w) => w.terminate());
+  ws.on('upgrade', (res) => agreed.set(ws, String(res.headers['sec-websocket-extensions'] ?? '')));
   await waitFor(ws, 'open');
   return ws;
 }
@@ -156,6 +161,19 @@ describe('websocket with the ws client', () => {
     expect(h.closes[0]?.code).toBe(1009);
   });
 
+  it('maxPayload is the one limit: a 9 MiB frame (over the HTTP maxPacketSize) is echoed under maxPayload 16 MiB', async () => {
+    // It used to be closed with 1009 "message of 8388608 bytes exceeds maxPayload 16777216".
+    const { url } = await server({}, { maxPayload: 16 * 1024 * 1024 });
+    const ws = await connect(url, undefined, { maxPayload: 32 * 1024 * 1024 });
+    const big = Buffer.alloc(9 * 1024 * 1024, 'nine MiB ');
+    ws.send(big);
+    const echo = await nextMessage(ws);
+    expect([echo.data.length, echo.data.equals(big)]).toEqual([big.length, true]);
+    const done = closed(ws);
+    ws.send(Buffer.alloc(16 * 1024 * 1024 + 1));
+    expect(await done).toEqual({ code: 1009, reason: 'frame of 16777217 bytes exceeds maxPayload 16777216' });
+  });
+
   it('heartbeat: a ws client (which answers pings) stays; a silent raw client is dropped', async () => {
     const { l, url, h } = await server({ heartbeatInterval: 0.2 });
     const ws = await connect(url);
@@ -243,6 +261,83 @@ describe('websocket with the ws client', () => {
   });
 });
 
+describe('permessage-deflate with the ws client', () => {
+  /** Mixed messages: short (sent as they are), long, text, binary, repetitive and random. */
+  function messages(): Array<string | Buffer> {
+    const out: Array<string | Buffer> = [];
+    for (let i = 0; i < 60; i++) {
+      if (i % 4 === 0) out.push(`short ${i}`);
+      else if (i % 4 === 1) out.push(JSON.stringify({ i, user: 'alice', text: 'hello everybody, hello again '.repeat(i) }));
+      else if (i % 4 === 2) out.push(Buffer.alloc(2000 + i * 100, i));
+      else out.push(Buffer.from(Array.from({ length: 3000 }, (_, k) => (k * 7919 + i) & 0xff)));
+    }
+    out.push('x'.repeat(600_000));
+    return out;
+  }
+
+  async function roundTrip(serverOptions: object, clientOptions: object): Promise<{ extensions: string }> {
+    const { url, h } = await server({}, { perMessageDeflate: serverOptions });
+    const ws = await connect(url, undefined, { perMessageDeflate: clientOptions });
+    const sent = messages();
+    const got: Array<{ data: Buffer; binary: boolean }> = [];
+    ws.on('message', (data: Buffer, binary: boolean) => got.push({ data, binary }));
+    for (const m of sent) ws.send(m);
+    await until(() => got.length === sent.length, 10000, 'every echo');
+    got.forEach((g, i) => {
+      const m = sent[i] as string | Buffer;
+      expect(g.binary).toBe(Buffer.isBuffer(m));
+      expect(g.data.equals(Buffer.from(m))).toBe(true);
+    });
+    expect(h.bad).toEqual([]);
+    return { extensions: agreed.get(ws) ?? '' };
+  }
+
+  it('defaults: messages echoed intact and in order, compressed both ways', async () => {
+    const { extensions } = await roundTrip({}, { threshold: 0 });
+    expect(extensions).toBe('permessage-deflate; server_no_context_takeover');
+  });
+
+  it('context takeover on both sides', async () => {
+    const { extensions } = await roundTrip({ serverNoContextTakeover: false }, { threshold: 0 });
+    expect(extensions).toBe('permessage-deflate');
+  });
+
+  it('small windows asked by the client and by the server', async () => {
+    const a = await roundTrip({ serverNoContextTakeover: false }, { threshold: 0, serverMaxWindowBits: 9, clientMaxWindowBits: 10 });
+    expect(a.extensions).toBe('permessage-deflate; server_max_window_bits=9; client_max_window_bits=10');
+    const b = await roundTrip(
+      { serverNoContextTakeover: false, serverMaxWindowBits: 10, clientMaxWindowBits: 8, threshold: 0 },
+      { threshold: 0 },
+    );
+    expect(b.extensions).toBe('permessage-deflate; server_max_window_bits=10; client_max_window_bits=8');
+  });
+
+  it('a client without compression is served uncompressed by a server that offers it', async () => {
+    const { url } = await server({}, { perMessageDeflate: true });
+    const ws = await connect(url, undefined, { perMessageDeflate: false });
+    expect(agreed.get(ws)).toBe('');
+    ws.send('x'.repeat(5000));
+    expect((await nextMessage(ws)).data.toString()).toBe('x'.repeat(5000));
+  });
+
+  it('broadcast reaches clients with and without compression and context takeover', async () => {
+    const { url } = await server({}, { perMessageDeflate: { serverNoContextTakeover: false } });
+    const plain = await connect(url, undefined, { perMessageDeflate: false });
+    const withTakeover = await connect(url);
+    const without = await connect(url, undefined, { perMessageDeflate: { serverNoContextTakeover: true } });
+    expect([agreed.get(withTakeover), agreed.get(without)]).toEqual([
+      'permessage-deflate',
+      'permessage-deflate; server_no_context_takeover',
+    ]);
+    for (let round = 0; round < 3; round++) {
+      const all = [plain, withTakeover, without].map((c) => nextMessage(c));
+      plain.send(`broadcast ${'long enough to be compressed '.repeat(50)}`);
+      for (const m of await Promise.all(all))
+        expect(m.data.toString()).toMatch(new RegExp(`^all from \\d+ (long enough to be compressed ){50}$`));
+    }
+  });
+});
+
 describe('websocket: handler methods defined as class fields', () => {
   it('onMessage and onClose fields get messages and the close code; pings are still answered by the protocol', async () => {
     const closes: number[] = [];
@@ -261,5 +356,29 @@ describe('websocket: handler methods defined as class fields', () => {
     await done;
     await until(() => closes.length === 1);
     expect(closes).toEqual([4000]);
+  });
+});
+
+describe('websocket: the worker going away', () => {
+  it('sends 1001 to every client when its worker stops, even with an onShutdown of the application that calls no super', async () => {
+    const told: string[] = [];
+    class App extends websocket.Handler {
+      override onShutdown = (e: ShutdownEvent): void => void told.push(e.reason);
+    }
+    const app = new Application({
+      components: { server: { listeners: { ws: { listen: 'tcp://127.0.0.1:0', parser: websocket.Parser, handler: App } } } },
+    });
+    await app.server.startWorker(1);
+    cleanup.defer(() => app.server.stopWorker(0));
+    const port = app.server.getListener('ws')?.port ?? 0;
+    const clients = [await connect(`ws://127.0.0.1:${port}`), await connect(`ws://127.0.0.1:${port}`)];
+    const done = clients.map((c) => closed(c));
+    const stopped = app.server.stopWorker(5, 'reload');
+    expect(await Promise.all(done)).toEqual([
+      { code: 1001, reason: 'going away: reload' },
+      { code: 1001, reason: 'going away: reload' },
+    ]);
+    await stopped;
+    expect(told).toEqual(['reload', 'reload']);
   });
 });

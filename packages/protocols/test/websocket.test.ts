@@ -1,6 +1,7 @@
 import { http, websocket } from '@beyod/protocols';
 import * as fc from 'fast-check';
 import { LoopHarness, splitAt } from 'test-helpers';
+import { unmask, unmaskInto } from '../src/websocket/frame';
 import { clientFrame } from './websocketTestUtil';
 
 const { Opcode, ControlFrame, ProtocolViolation } = websocket;
@@ -170,6 +171,139 @@ describe('websocket parser', () => {
         expect(got).toEqual(msgs.map((m) => (m.text ? m.body : Buffer.from(m.body))));
       }),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('websocket long frames', () => {
+  it('property: frames read in pieces (over 64 KiB), short frames and pings, in random splits, come out intact', () => {
+    const message = fc.record({
+      size: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 65_000, max: 140_000 })),
+      pieces: fc.integer({ min: 1, max: 3 }),
+      seed: fc.nat(255),
+    });
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(500_000), { maxLength: 40 }), (msgs, cuts) => {
+        const wire: Buffer[] = [];
+        let pings = 0;
+        const bodies = msgs.map((m) => Buffer.alloc(m.size, m.seed));
+        msgs.forEach((m, k) => {
+          const body = bodies[k] as Buffer;
+          const size = Math.ceil(body.length / m.pieces) || 1;
+          const parts: Buffer[] = [];
+          for (let i = 0; i < Math.max(body.length, 1); i += size) parts.push(body.subarray(i, i + size));
+          parts.forEach((part, i) => {
+            wire.push(clientFrame(i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, part, { fin: i === parts.length - 1 }));
+            wire.push(clientFrame(Opcode.PING, `p${k}`));
+            pings++;
+          });
+        });
+        const h = upgraded();
+        for (const c of splitAt(Buffer.concat(wire), cuts)) h.push(c);
+        const got = data(h).filter((m) => !(m instanceof ControlFrame)) as Buffer[];
+        expect(got.map((b) => b.length)).toEqual(bodies.map((b) => b.length));
+        got.forEach((b, i) => expect(b.equals(bodies[i] as Buffer)).toBe(true));
+        expect(data(h).filter((m) => m instanceof ControlFrame)).toHaveLength(pings);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('websocket limits', () => {
+  it('a frame over the HTTP maxPacketSize but within maxPayload is read in pieces, never buffered whole', () => {
+    // maxPacketSize (8 MiB by default) is the HTTP request limit; it used to cap frames too,
+    // and the close reason then named maxPacketSize's value as the message size.
+    const h = upgraded({ maxPayload: 16 * 1024 * 1024 });
+    const body = Buffer.alloc(9 * 1024 * 1024, 'abcdefgh');
+    const frame = clientFrame(Opcode.BINARY, body);
+    for (let at = 0; at < frame.length; at += 60_000) h.push(frame.subarray(at, at + 60_000));
+    expect(violation(h)).toBeUndefined();
+    expect(data(h)).toHaveLength(1);
+    expect((data(h)[0] as Buffer).equals(body)).toBe(true);
+    expect(h.maxBuffered).toBeLessThan(128 * 1024);
+  });
+
+  it('maxPayload is the one limit of a message, with a truthful reason', () => {
+    const h = upgraded({ maxPayload: 1000, maxPacketSize: 500 });
+    h.push(clientFrame(Opcode.BINARY, Buffer.alloc(900)));
+    expect(data(h)).toHaveLength(1);
+    h.push(clientFrame(Opcode.BINARY, Buffer.alloc(5000)).subarray(0, 20));
+    expect(violation(h)).toMatchObject({ code: 1009, reason: 'frame of 5000 bytes exceeds maxPayload 1000' });
+    const f = upgraded({ maxPayload: 1000 });
+    for (let i = 0; i < 3; i++) f.push(clientFrame(i === 0 ? Opcode.TEXT : Opcode.CONTINUATION, 'x'.repeat(400), { fin: false }));
+    expect(violation(f)).toMatchObject({ code: 1009, reason: 'message of 1200 bytes (3 fragments) exceeds maxPayload 1000' });
+    const g = upgraded({ maxPayload: 64 * 1024 * 1024 });
+    g.push(Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3, 4]));
+    expect(violation(g)).toMatchObject({ code: 1009, reason: `frame of ${0x7fffffff} bytes exceeds maxPayload ${64 * 1024 * 1024}` });
+  });
+
+  it('maxFragments: the frame past the limit is refused with 1008', () => {
+    const h = upgraded({ maxFragments: 100 });
+    h.push(clientFrame(Opcode.TEXT, 'a', { fin: false }));
+    for (let i = 1; i < 99; i++) h.push(clientFrame(Opcode.CONTINUATION, '', { fin: false }));
+    h.push(clientFrame(Opcode.CONTINUATION, 'z'));
+    expect(data(h)).toEqual(['az']);
+    const g = upgraded({ maxFragments: 100 });
+    g.push(clientFrame(Opcode.TEXT, 'a', { fin: false }));
+    for (let i = 1; i < 100; i++) g.push(clientFrame(Opcode.CONTINUATION, '', { fin: false }));
+    expect(violation(g)).toBeUndefined();
+    g.push(clientFrame(Opcode.CONTINUATION, 'z'));
+    expect(violation(g)).toMatchObject({ code: 1008, errorCode: 'BEYOD_WS_TOO_MANY_FRAGMENTS' });
+  });
+
+  it('a message in 1-byte fragments, a frame in 1-byte chunks: assembled intact', () => {
+    const h = upgraded({ maxFragments: 0 });
+    const text = 'fragmenté'.repeat(50);
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i++)
+      h.push(clientFrame(i === 0 ? Opcode.TEXT : Opcode.CONTINUATION, bytes.subarray(i, i + 1), { fin: i === bytes.length - 1 }));
+    const big = Buffer.alloc(200_000);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    const frame = clientFrame(Opcode.BINARY, big);
+    for (let at = 0; at < frame.length; at += 4093) h.push(frame.subarray(at, at + 4093));
+    h.push(Buffer.concat([clientFrame(Opcode.PING, 'after'), clientFrame(Opcode.TEXT, 'then text')]));
+    const got = data(h);
+    expect(got[0]).toBe(text);
+    expect(Buffer.isBuffer(got[1]) && got[1].equals(big)).toBe(true);
+    // what follows a frame read in pieces is read as frames again
+    expect(got[2]).toMatchObject({ opcode: Opcode.PING });
+    expect(got[3]).toBe('then text');
+  });
+});
+
+describe('unmasking', () => {
+  const naive = (src: Buffer, mask: Buffer, pos: number) => Buffer.from(src.map((b, i) => b ^ (mask[(pos + i) & 3] as number)));
+
+  it('property: in place and while copying, at any offset, length, alignment and payload position, as byte by byte', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 1200 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.nat(7),
+        fc.nat(7),
+        fc.nat(1000),
+        (bytes, maskBytes, srcOff, dstOff, pos) => {
+          const mask = Buffer.from(maskBytes);
+          const data = Buffer.from(bytes);
+          // in place, in a buffer that starts at an odd place of its memory
+          const holder = Buffer.alloc(data.length + 16);
+          const view = holder.subarray(srcOff, srcOff + data.length);
+          data.copy(view);
+          const maskHolder = Buffer.concat([Buffer.alloc(dstOff), mask]);
+          unmask(view, maskHolder, dstOff);
+          expect(view.equals(naive(data, mask, 0))).toBe(true);
+          // while copying, from a payload position
+          const src = Buffer.concat([Buffer.alloc(srcOff), data]);
+          const dst = Buffer.alloc(data.length + dstOff + 3, 0xee);
+          unmaskInto(dst, dstOff, src, srcOff, data.length, mask, pos);
+          expect(dst.subarray(dstOff, dstOff + data.length).equals(naive(data, mask, pos))).toBe(true);
+          expect(dst.subarray(0, dstOff).every((b) => b === 0xee) && dst.subarray(dstOff + data.length).every((b) => b === 0xee)).toBe(
+            true,
+          );
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { type Encoded, type Endpoint, Parser } from '@beyod/core';
+import { InflateError } from './deflate';
 import { WebSocketErrorCodes } from './errors';
 import {
   CloseCode,
@@ -7,45 +8,74 @@ import {
   Opcode,
   PENDING,
   ProtocolViolation,
+  RSV1,
   WebSocketFrame,
   encodeFrame,
   isValidCloseCode,
   unmask,
 } from './frame';
-import { WebSocketState } from './state';
+import { PacketKind, WebSocketState, webSocketStateOf } from './state';
 
 /**
- * RFC 6455 framing alone: one packet is one frame, on a connection whose parserState is a
- * WebSocketState (one is created when there is none). Client frames must be masked (1002
- * otherwise); a frame or message over `maxPayload` is refused from its header (1009) before
- * its payload is buffered; fragments are joined and text is checked to be UTF-8 (1007). Ping,
- * pong and close frames are decoded as ControlFrame; websocket.Handler answers them.
+ * A frame at most this long (header and payload) is waited for and read as one packet; a
+ * longer one is read as its header, then its payload in pieces as they arrive — so a frame
+ * is never buffered whole by the connection, and its size is bounded by maxPayload alone.
+ */
+const WHOLE_FRAME = 64 * 1024;
+
+/**
+ * RFC 6455 framing alone: on a connection whose parserState is a WebSocketState (one is created
+ * when there is none). Client frames must be masked (1002 otherwise); limits are checked from
+ * each frame's header, before its payload is read: a message (all its fragments) over
+ * `maxPayload` bytes → 1009, in more than `maxFragments` frames → 1008. Fragments are joined,
+ * compressed messages (permessage-deflate) inflated — refused as soon as they inflate past
+ * maxPayload — and text is checked to be UTF-8 (1007). Ping, pong and close frames are
+ * decoded as ControlFrame; websocket.Handler answers them.
  *
- * websocket.Parser hands a connection to it after the handshake (the 101).
+ * websocket.Parser hands a connection to it after the handshake (the 101). Its
+ * `maxPacketSize` (set from the listener's parser) is not a limit of WebSocket messages: it
+ * only caps the pieces a long frame is read in, so the connection never refuses them.
  *
- * encode(): a string is sent as a text frame, a Buffer as a binary one, a WebSocketFrame as given.
+ * encode(): a string is sent as a text frame, a Buffer as a binary one, a WebSocketFrame as
+ * given; with permessage-deflate, text and binary messages of `threshold` bytes or more are
+ * compressed.
  */
 export class WebSocketFrameParser extends Parser<unknown, unknown> {
-  /** Largest message (all its fragments) in bytes. */
+  /** Largest message (all its fragments; inflated size too when compressed) in bytes. */
   maxPayload = 1024 * 1024;
+  /** Most frames one message may come in (0 = no limit). */
+  maxFragments = 16 * 1024;
 
   override input(buf: Buffer, conn: Endpoint): number {
     const ws = stateOf(conn);
     if (ws.failed) throw new Error('bytes after a WebSocket protocol error');
+    const limit = this.maxPacketSize > 0 ? this.maxPacketSize : Number.MAX_SAFE_INTEGER;
+    if (ws.remaining > 0) {
+      ws.packet = PacketKind.PIECE;
+      return Math.min(ws.remaining, buf.length, limit);
+    }
     if (buf.length < 2) return 0;
     const b0 = buf[0] as number;
     const b1 = buf[1] as number;
     const opcode = b0 & 0x0f;
-    if ((b0 & 0x70) !== 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'RSV bits set without an extension');
+    const rsv = b0 & 0x70;
+    if (rsv !== 0) {
+      if (rsv !== RSV1 || ws.deflate === undefined) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'RSV bits set without an extension');
+      if (opcode === Opcode.CONTINUATION || opcode >= 8)
+        return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'RSV1 set on a frame that is not the first of a message');
+    }
     if ((b1 & 0x80) === 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'client frame not masked');
     if (opcode >= 8) {
       if (opcode > 10) return this.violate(ws, CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
       if ((b0 & 0x80) === 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'fragmented control frame');
       if ((b1 & 0x7f) > 125) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'control frame over 125 bytes');
-    } else if (opcode === Opcode.CONTINUATION) {
-      if (ws.fragmentOpcode === 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'continuation frame without a message');
+      ws.packet = PacketKind.FRAME;
+      return 6 + (b1 & 0x7f);
+    }
+    if (opcode === Opcode.CONTINUATION) {
+      if (ws.messageOpcode === 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'continuation frame without a message');
     } else if (opcode <= 2) {
-      if (ws.fragmentOpcode !== 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'new message inside a fragmented one');
+      if (ws.messageOpcode !== 0) return this.violate(ws, CloseCode.PROTOCOL_ERROR, 'new message inside a fragmented one');
     } else {
       return this.violate(ws, CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
     }
@@ -59,22 +89,39 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
       if (buf.length < 10) return 0;
       const high = buf.readUInt32BE(2);
       if (high >= 0x80000000) return this.violate(ws, CloseCode.PROTOCOL_ERROR, '64-bit length with its top bit set');
-      // Anything at or over 2^53 is far over any maxPayload: refuse before computing it.
-      if (high >= 0x200000) return this.tooBig(ws, Number.MAX_SAFE_INTEGER);
+      // 2^53 bytes or more is far over any maxPayload: refuse before computing it as a number.
+      if (high >= 0x200000) return this.tooBig(ws, `frame of ${(BigInt(high) << 32n) + BigInt(buf.readUInt32BE(6))} bytes`);
       len = high * 0x100000000 + buf.readUInt32BE(6);
       header = 14;
     }
-    if (opcode < 8 && ws.fragmentBytes + len > this.maxPayload) return this.tooBig(ws, ws.fragmentBytes + len);
-    const total = header + len;
-    if (this.maxPacketSize > 0 && total > this.maxPacketSize) return this.tooBig(ws, len);
-    return total;
+    if (this.maxFragments > 0 && ws.fragments >= this.maxFragments) {
+      return this.violate(
+        ws,
+        CloseCode.POLICY_VIOLATION,
+        `message in more than ${this.maxFragments} fragments (maxFragments)`,
+        WebSocketErrorCodes.TOO_MANY_FRAGMENTS,
+      );
+    }
+    if (ws.messageBytes + len > this.maxPayload) {
+      return this.tooBig(
+        ws,
+        ws.fragments === 0 ? `frame of ${len} bytes` : `message of ${ws.messageBytes + len} bytes (${ws.fragments + 1} fragments)`,
+      );
+    }
+    const whole = header + len;
+    if (whole <= Math.min(WHOLE_FRAME, limit) || (whole <= buf.length && whole <= limit)) {
+      ws.packet = PacketKind.FRAME;
+      return whole;
+    }
+    ws.packet = PacketKind.HEAD;
+    return header;
   }
 
-  private tooBig(ws: WebSocketState, size: number): number {
+  private tooBig(ws: WebSocketState, what: string): number {
     return this.violate(
       ws,
       CloseCode.MESSAGE_TOO_BIG,
-      `message of ${size} bytes exceeds maxPayload ${this.maxPayload}`,
+      `${what} exceeds maxPayload ${this.maxPayload}`,
       WebSocketErrorCodes.MESSAGE_TOO_BIG,
     );
   }
@@ -83,6 +130,8 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
   private violate(ws: WebSocketState, code: number, reason: string, errorCode: string = WebSocketErrorCodes.PROTOCOL_ERROR): number {
     ws.violation = new ProtocolViolation(code, reason, errorCode);
     ws.failed = true;
+    ws.packet = PacketKind.FRAME;
+    ws.message.clear();
     return 1;
   }
 
@@ -94,30 +143,69 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
       return v;
     }
     ws.alive = true;
+    if (ws.packet === PacketKind.PIECE) return this.piece(ws, packet);
     const b0 = packet[0] as number;
     const len7 = (packet[1] as number) & 0x7f;
     const maskAt = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
-    const payload = packet.subarray(maskAt + 4);
-    // The packet's memory is ours (never handed out before): unmask in place.
-    unmask(payload, packet, maskAt);
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
-    if (opcode >= 8) return this.control(ws, opcode, payload);
-    if (!fin) {
-      if (opcode !== Opcode.CONTINUATION) ws.fragmentOpcode = opcode;
-      ws.fragments.push(payload);
-      ws.fragmentBytes += payload.length;
+    if (ws.packet === PacketKind.HEAD) {
+      const len = len7 < 126 ? len7 : len7 === 126 ? packet.readUInt16BE(2) : packet.readUInt32BE(2) * 0x100000000 + packet.readUInt32BE(6);
+      packet.copy((ws.mask ??= Buffer.allocUnsafe(4)), 0, maskAt, maskAt + 4);
+      ws.maskAt = 0;
+      ws.remaining = len;
+      ws.frameFin = fin;
+      beginFrame(ws, opcode, b0, len);
       return PENDING;
     }
+    const start = maskAt + 4;
+    if (opcode >= 8) {
+      const payload = packet.subarray(start);
+      // The packet's memory is ours (never handed out before): unmask in place.
+      unmask(payload, packet, maskAt);
+      return this.control(ws, opcode, payload);
+    }
+    const len = packet.length - start;
+    beginFrame(ws, opcode, b0, len);
+    if (fin && ws.fragments === 1) {
+      // A message in one frame, the common case: no copy.
+      const payload = packet.subarray(start);
+      unmask(payload, packet, maskAt);
+      return this.finish(ws, payload);
+    }
+    packet.copy((ws.mask ??= Buffer.allocUnsafe(4)), 0, maskAt, start);
+    ws.message.append(packet, start, len, ws.mask, 0);
+    return fin ? this.finish(ws, ws.message.take()) : PENDING;
+  }
+
+  /** A piece of the payload of a long frame. */
+  private piece(ws: WebSocketState, packet: Buffer): unknown {
+    const n = packet.length;
+    ws.message.append(packet, 0, n, ws.mask as Buffer, ws.maskAt);
+    ws.maskAt += n;
+    ws.remaining -= n;
+    if (ws.remaining > 0 || !ws.frameFin) return PENDING;
+    return this.finish(ws, ws.message.take());
+  }
+
+  /** The last frame of a message is in: inflate it if compressed, check text is UTF-8. */
+  private finish(ws: WebSocketState, payload: Buffer): unknown {
+    const type = ws.messageOpcode;
+    const compressed = ws.compressed;
+    ws.messageOpcode = 0;
+    ws.compressed = false;
+    ws.fragments = 0;
+    ws.messageBytes = 0;
     let data = payload;
-    let type = opcode;
-    if (opcode === Opcode.CONTINUATION) {
-      ws.fragments.push(payload);
-      data = Buffer.concat(ws.fragments, ws.fragmentBytes + payload.length);
-      type = ws.fragmentOpcode;
-      ws.fragments = [];
-      ws.fragmentBytes = 0;
-      ws.fragmentOpcode = 0;
+    if (compressed) {
+      try {
+        data = (ws.deflate as NonNullable<WebSocketState['deflate']>).inflate(payload, this.maxPayload);
+      } catch (e) {
+        if (!(e instanceof InflateError)) throw e;
+        return e.tooBig
+          ? this.violation(ws, CloseCode.MESSAGE_TOO_BIG, e.message, WebSocketErrorCodes.MESSAGE_TOO_BIG)
+          : this.violation(ws, CloseCode.INVALID_PAYLOAD, e.message, WebSocketErrorCodes.INVALID_COMPRESSED_DATA);
+      }
     }
     if (type === Opcode.BINARY) return data;
     if (!isUtf8(data)) return this.invalidUtf8(ws, 'text message is not valid UTF-8');
@@ -149,13 +237,38 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
     return new ProtocolViolation(code, reason, errorCode);
   }
 
-  override encode(message: unknown, _conn: Endpoint): Encoded {
-    if (typeof message === 'string') return encodeFrame(Opcode.TEXT, message);
-    if (Buffer.isBuffer(message)) return encodeFrame(Opcode.BINARY, message);
-    if (message instanceof WebSocketFrame) return encodeFrame(message.opcode, message.payload);
+  override encode(message: unknown, conn: Endpoint): Encoded {
+    const deflate = webSocketStateOf(conn)?.deflate;
+    if (typeof message === 'string') {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: a string that short is under threshold as it is.
+      if (deflate === undefined || message.length * 3 < deflate.settings.threshold) return encodeFrame(Opcode.TEXT, message);
+      return encodeMessage(Opcode.TEXT, Buffer.from(message), deflate);
+    }
+    if (Buffer.isBuffer(message)) return encodeMessage(Opcode.BINARY, message, deflate);
+    if (message instanceof WebSocketFrame) {
+      const { opcode, payload } = message;
+      if (deflate === undefined || (opcode !== Opcode.TEXT && opcode !== Opcode.BINARY)) return encodeFrame(opcode, payload);
+      return encodeMessage(opcode, Buffer.from(payload), deflate);
+    }
     if (message instanceof Uint8Array)
-      return encodeFrame(Opcode.BINARY, Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+      return encodeMessage(Opcode.BINARY, Buffer.from(message.buffer, message.byteOffset, message.byteLength), deflate);
     throw new TypeError(`a WebSocket connection sends strings, Buffers or WebSocketFrames, not ${typeof message}`);
+  }
+}
+
+/** A text or binary message as one frame, compressed when permessage-deflate says so. */
+export function encodeMessage(opcode: number, data: Buffer, deflate: WebSocketState['deflate']): Encoded {
+  if (deflate === undefined || !deflate.compresses(data.length)) return encodeFrame(opcode, data);
+  return encodeFrame(opcode, deflate.deflate(data), true, RSV1);
+}
+
+/** Count a data frame into its message (the first one says the message's type and compression). */
+function beginFrame(ws: WebSocketState, opcode: number, b0: number, len: number): void {
+  ws.fragments++;
+  ws.messageBytes += len;
+  if (opcode !== Opcode.CONTINUATION) {
+    ws.messageOpcode = opcode;
+    ws.compressed = (b0 & RSV1) !== 0;
   }
 }
 

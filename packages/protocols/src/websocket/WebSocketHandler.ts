@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { BeyodError, type CloseEvent, type Connection, ErrorEvent, type MessageEvent, toError } from '@beyod/core';
+import {
+  BeyodError,
+  type CloseEvent,
+  type Connection,
+  type Encoded,
+  ErrorEvent,
+  type MessageEvent,
+  type ShutdownEvent,
+  toError,
+} from '@beyod/core';
 import { HttpHandler, type HttpRequest, type HttpResponse } from '../http';
 import { WebSocketErrorCodes } from './errors';
 import { HandshakeEvent, WebSocketCloseEvent } from './events';
 import { CloseCode, ControlFrame, Opcode, ProtocolViolation, WebSocketFrame, closePayload, encodeFrame } from './frame';
+import { encodeMessage } from './WebSocketFrameParser';
 import { WebSocketParser } from './WebSocketParser';
 import { WebSocketState, webSocketStateOf } from './state';
 
@@ -72,16 +82,37 @@ export class WebSocketHandler extends HttpHandler {
     conn.close(new WebSocketFrame(Opcode.CLOSE, closePayload(code, reason)));
   }
 
-  /** Send `data` to every open WebSocket connection of this listener (encoded once); returns how many. */
+  /**
+   * Send `data` to every open WebSocket connection of this listener; returns how many. It is
+   * encoded once — and, with permessage-deflate, compressed once for all the clients that
+   * share compression settings without context takeover (the default), once per client with it.
+   */
   broadcast(data: string | Buffer, except?: Connection): number {
     const listener = this.listener;
     if (listener === undefined) return 0;
-    const frame = encodeFrame(typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY, data);
+    const opcode = typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY;
+    let plain: Encoded | undefined;
+    let bytes: Buffer | undefined;
+    let compressed: Map<number, Encoded> | undefined;
     let n = 0;
     for (const conn of listener.connections.values()) {
       if (conn === except) continue;
       const ws = webSocketStateOf(conn);
       if (ws === undefined || ws.closeSent) continue;
+      const deflate = ws.deflate;
+      let frame: Encoded;
+      if (deflate === undefined) frame = plain ??= encodeFrame(opcode, data);
+      else {
+        bytes ??= typeof data === 'string' ? Buffer.from(data) : data;
+        if (!deflate.compresses(bytes.length)) frame = plain ??= encodeFrame(opcode, data);
+        else if (!deflate.stateless) frame = encodeMessage(opcode, bytes, deflate);
+        else {
+          const key = deflate.params.serverWindowBits;
+          compressed ??= new Map();
+          frame = compressed.get(key) ?? encodeMessage(opcode, bytes, deflate);
+          compressed.set(key, frame);
+        }
+      }
       if (conn.send(frame, true)) n++;
     }
     return n;
@@ -136,8 +167,10 @@ export class WebSocketHandler extends HttpHandler {
         .digest('base64'),
     );
     if (protocol !== '') res.setHeader('Sec-WebSocket-Protocol', protocol);
+    const ws = parser.accept(protocol, req.headers.get('sec-websocket-extensions'));
+    if (ws.extensions !== '') res.setHeader('Sec-WebSocket-Extensions', ws.extensions);
     // Frames the client sends right behind its handshake (even in the same packet) are read as frames.
-    res.switchProtocols('websocket', parser.frameParser(), new WebSocketState(protocol));
+    res.switchProtocols('websocket', parser.frameParser(), ws);
     this.startHeartbeat();
     this.callHook(conn, () => this.onHandshake(new HandshakeEvent(conn, req, protocol)));
     return true;
@@ -206,6 +239,18 @@ export class WebSocketHandler extends HttpHandler {
     const closeEvent = new WebSocketCloseEvent(conn, event.reason, event.error, ws.closeCode, ws.closeReason);
     this.callHook(conn, () => this.onClose(closeEvent));
     return false;
+  }
+
+  /**
+   * The WebSocket part of onShutdown: the worker is going away (stop, reload, recycle, scale).
+   * Each client gets a close frame 1001 "going away: <reason>" (RFC 6455 7.4.1) instead of a
+   * dropped socket (1006); it answers with its own close and closes the connection, which the
+   * worker's drain waits for (up to stopTimeout). Then the application's onShutdown runs.
+   */
+  protected override beforeShutdown(event: ShutdownEvent): boolean | void {
+    const conn = event.sender as Connection;
+    if (webSocketStateOf(conn) !== undefined) this.close(conn, CloseCode.GOING_AWAY, `going away: ${event.reason}`);
+    return super.beforeShutdown?.(event);
   }
 
   private startHeartbeat(): void {

@@ -4,8 +4,12 @@ export const WebSocketErrorCodes = {
   PROTOCOL_ERROR: 'BEYOD_WS_PROTOCOL_ERROR',
   /** A text message or close reason was not valid UTF-8: closed with 1007. */
   INVALID_UTF8: 'BEYOD_WS_INVALID_UTF8',
-  /** A message was over maxPayload: closed with 1009. */
+  /** A message was over maxPayload (received, or once inflated): closed with 1009. */
   MESSAGE_TOO_BIG: 'BEYOD_WS_MESSAGE_TOO_BIG',
+  /** A message came in more frames than maxFragments: closed with 1008. */
+  TOO_MANY_FRAGMENTS: 'BEYOD_WS_TOO_MANY_FRAGMENTS',
+  /** A compressed message (permessage-deflate) was not valid deflate data: closed with 1007. */
+  INVALID_COMPRESSED_DATA: 'BEYOD_WS_INVALID_COMPRESSED_DATA',
   /** The upgrade request was refused (bad key or version, origin, path): answered 400/403/404/426. */
   HANDSHAKE_REFUSED: 'BEYOD_WS_HANDSHAKE_REFUSED',
   /** A heartbeat ping went unanswered: the connection was dropped (1006). */

@@ -56,9 +56,12 @@ export const PENDING: unique symbol = Symbol('beyod.websocket.pending');
 
 const EMPTY = Buffer.alloc(0);
 
-/** The header of an unmasked (server-to-client) frame. */
-export function frameHeader(opcode: number, length: number, fin = true): Buffer {
-  const b0 = (fin ? 0x80 : 0) | opcode;
+/** RSV1: set on the first frame of a compressed message (permessage-deflate, RFC 7692). */
+export const RSV1 = 0x40;
+
+/** The header of an unmasked (server-to-client) frame; `rsv` = RSV1 for a compressed message. */
+export function frameHeader(opcode: number, length: number, fin = true, rsv = 0): Buffer {
+  const b0 = (fin ? 0x80 : 0) | rsv | opcode;
   if (length < 126) {
     const h = Buffer.allocUnsafe(2);
     h[0] = b0;
@@ -81,9 +84,9 @@ export function frameHeader(opcode: number, length: number, fin = true): Buffer 
 }
 
 /** A whole server frame as [header, payload] (written back to back). */
-export function encodeFrame(opcode: number, payload: Buffer | string, fin = true): [Buffer, Buffer | string] {
+export function encodeFrame(opcode: number, payload: Buffer | string, fin = true, rsv = 0): [Buffer, Buffer | string] {
   const n = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  return [frameHeader(opcode, n, fin), payload];
+  return [frameHeader(opcode, n, fin, rsv), payload];
 }
 
 /** The payload of a close frame: code (2 bytes) and UTF-8 reason, at most 125 bytes in all. */
@@ -103,19 +106,54 @@ export function isValidCloseCode(code: number): boolean {
 
 /** XOR `data` in place with the 4-byte `mask` at `mask[offset]`. */
 export function unmask(data: Buffer, mask: Buffer, offset: number): void {
-  const m0 = mask[offset] as number;
-  const m1 = mask[offset + 1] as number;
-  const m2 = mask[offset + 2] as number;
-  const m3 = mask[offset + 3] as number;
-  const n = data.length;
+  xorMask(data, 0, data.length, mask, offset, 0);
+}
+
+/**
+ * Copy `n` bytes of `src` from `start` into `dst` at `at`, unmasking them with the 4-byte
+ * `mask` as if they were at offset `pos` of the frame's payload (a payload read in pieces).
+ */
+export function unmaskInto(dst: Buffer, at: number, src: Buffer, start: number, n: number, mask: Buffer, pos: number): void {
+  src.copy(dst, at, start, start + n);
+  xorMask(dst, at, n, mask, 0, pos);
+}
+
+const maskWord = new Int32Array(1);
+const maskWordBytes = new Uint8Array(maskWord.buffer);
+
+/**
+ * XOR `n` bytes of `buf` from `at` in place with the mask `mask[mo..mo + 3]`, as if they were
+ * at offset `pos` of the payload. Long runs go 4 bytes at a time through an Int32Array (the
+ * mask word is built in the platform's byte order): 2-3x faster than byte by byte on a 16 MiB
+ * frame (measured), which matters for large messages; short ones take the byte loop.
+ */
+function xorMask(buf: Buffer, at: number, n: number, mask: Buffer, mo: number, pos: number): void {
+  const m0 = mask[mo + (pos & 3)] as number;
+  const m1 = mask[mo + ((pos + 1) & 3)] as number;
+  const m2 = mask[mo + ((pos + 2) & 3)] as number;
+  const m3 = mask[mo + ((pos + 3) & 3)] as number;
   let i = 0;
-  for (const end = n - 3; i < end; i += 4) {
-    data[i] = (data[i] as number) ^ m0;
-    data[i + 1] = (data[i + 1] as number) ^ m1;
-    data[i + 2] = (data[i + 2] as number) ^ m2;
-    data[i + 3] = (data[i + 3] as number) ^ m3;
+  if (n >= 256) {
+    const base = buf.byteOffset + at;
+    // bytes up to a 4-byte boundary of the underlying memory
+    for (; ((base + i) & 3) !== 0; i++) buf[at + i] = (buf[at + i] as number) ^ (mask[mo + ((pos + i) & 3)] as number);
+    const p = pos + i;
+    for (let k = 0; k < 4; k++) maskWordBytes[k] = mask[mo + ((p + k) & 3)] as number;
+    const word = maskWord[0] as number;
+    const words = (n - i) >>> 2;
+    const u32 = new Int32Array(buf.buffer, base + i, words);
+    for (let k = 0; k < words; k++) u32[k] = (u32[k] as number) ^ word;
+    i += words << 2;
+    for (; i < n; i++) buf[at + i] = (buf[at + i] as number) ^ (mask[mo + ((pos + i) & 3)] as number);
+    return;
   }
-  if (i < n) data[i] = (data[i] as number) ^ m0;
-  if (i + 1 < n) data[i + 1] = (data[i + 1] as number) ^ m1;
-  if (i + 2 < n) data[i + 2] = (data[i + 2] as number) ^ m2;
+  for (const end = n - 3; i < end; i += 4) {
+    buf[at + i] = (buf[at + i] as number) ^ m0;
+    buf[at + i + 1] = (buf[at + i + 1] as number) ^ m1;
+    buf[at + i + 2] = (buf[at + i + 2] as number) ^ m2;
+    buf[at + i + 3] = (buf[at + i + 3] as number) ^ m3;
+  }
+  if (i < n) buf[at + i] = (buf[at + i] as number) ^ m0;
+  if (i + 1 < n) buf[at + i + 1] = (buf[at + i + 1] as number) ^ m1;
+  if (i + 2 < n) buf[at + i + 2] = (buf[at + i + 2] as number) ^ m2;
 }
