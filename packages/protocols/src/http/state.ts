@@ -49,7 +49,7 @@ export interface ParseError {
  * another protocol (101) no longer has one: its parserState is the new protocol's.
  */
 export class HttpState {
-  /** Where the search for the end of the head resumes: the start of the line not yet complete. */
+  /** Bytes of the head searched so far for its end (the search resumes just before them). */
   scanned = 0;
   /** The head of the request being received, once parsed. */
   head: RequestHead | undefined = undefined;
