@@ -376,13 +376,18 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
     // let the send buffer go with the data: an idle connection holds none
     this.out = null;
     this.lastTurn = out.length;
-    const parts = out.take();
     if (socket === null || socket.destroyed) return;
-    if (parts.length === 1) socket.write(parts[0]!);
-    else if (parts.length > 1) {
-      socket.cork();
-      for (const p of parts) socket.write(p);
-      socket.uncork();
+    // the common turn: one string, written as it is (no array for it)
+    const one = out.takeString();
+    if (one !== null) socket.write(one);
+    else {
+      const parts = out.take();
+      if (parts.length === 1) socket.write(parts[0]!);
+      else if (parts.length > 1) {
+        socket.cork();
+        for (const p of parts) socket.write(p);
+        socket.uncork();
+      }
     }
     // While full, each flush ends with a marker: when the last one is written out, the
     // buffer is empty (drained).

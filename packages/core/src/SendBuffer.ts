@@ -17,7 +17,8 @@ export class SendBuffer {
   /** acc[segStart, accLen) is the part not yet sealed into `parts`. */
   private segStart = 0;
   private accLen = 0;
-  private parts: Buffer[] = [];
+  /** Sealed pieces, in order (made when a turn sends more than one string). */
+  private parts: Buffer[] | null = null;
   /**
    * A turn's first small string, kept as it is until something else is sent in the same turn:
    * a lone string goes to the socket as a string (written from a stack buffer by libuv), so the
@@ -38,7 +39,7 @@ export class SendBuffer {
     if (this.first !== null) this.spill();
     if (n >= JOIN_LIMIT) {
       this.seal();
-      this.parts.push(b);
+      (this.parts ??= []).push(b);
     } else {
       this.reserve(n);
       b.copy(this.acc as Buffer, this.accLen);
@@ -98,9 +99,19 @@ export class SendBuffer {
 
   private seal(): void {
     if (this.acc !== null && this.accLen > this.segStart) {
-      this.parts.push(this.acc.subarray(this.segStart, this.accLen));
+      (this.parts ??= []).push(this.acc.subarray(this.segStart, this.accLen));
       this.segStart = this.accLen;
     }
+  }
+
+  /** When all it holds is one string (the common one-answer turn): that string, and it is empty after. Else null. */
+  takeString(): string | null {
+    const s = this.first;
+    if (s === null) return null;
+    this.first = null;
+    this.lastTurn = this.length;
+    this.length = 0;
+    return s;
   }
 
   /** Everything held, in order, as few pieces as possible; the buffer is empty after. */
@@ -113,9 +124,9 @@ export class SendBuffer {
       return [s];
     }
     this.seal();
-    const parts = this.parts;
+    const parts = this.parts ?? [];
     this.lastTurn = this.length;
-    this.parts = [];
+    this.parts = null;
     this.length = 0;
     // let the accumulation buffer go with the data: an idle connection holds no memory
     this.acc = null;
@@ -124,7 +135,7 @@ export class SendBuffer {
 
   clear(): void {
     this.first = null;
-    this.parts = [];
+    this.parts = null;
     this.length = 0;
     this.acc = null;
   }

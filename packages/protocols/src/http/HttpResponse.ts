@@ -72,7 +72,7 @@ export class HttpResponse extends EventEmitter implements QueuedResponse {
   private readonly headerList: Array<[string, string | readonly string[]]> = [];
   private cookies: string[] | undefined;
   /** What was written while earlier responses were still in flight, and its size. */
-  private readonly out: Array<Buffer | string> = [];
+  private out: Array<Buffer | string> | null = null;
   private outBytes = 0;
   private complete = false;
   private chunked = false;
@@ -277,7 +277,7 @@ export class HttpResponse extends EventEmitter implements QueuedResponse {
 
   /** @internal the response reached the head of the queue: write what is pending. True once complete. */
   _flush(): boolean {
-    if (this.out.length > 0) {
+    if (this.out !== null && this.out.length > 0) {
       const full = !this.conn.send(this.out.splice(0), true);
       this.outBytes = 0;
       // what it wrote while waiting is out: tell a waiting writer, unless the connection is full now
@@ -338,7 +338,7 @@ export class HttpResponse extends EventEmitter implements QueuedResponse {
    */
   private put(a: Buffer | string, b?: Buffer | string, c?: Buffer | string): boolean {
     if (this.active) return this.conn.send(b === undefined ? a : c === undefined ? [a, b] : [a, b, c], true);
-    const out = this.out;
+    const out = (this.out ??= []);
     out.push(a);
     this.outBytes += a.length;
     if (b !== undefined) {
