@@ -199,9 +199,9 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
   }
 
   private parse(rb: ReceiveBuffer): void {
-    const parser = this.parser;
-    const max = parser.maxPacketSize;
-    const fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
+    let parser = this.parser;
+    let max = parser.maxPacketSize;
+    let fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
     while (rb.length > 0 && !this.paused && !this.flowPaused && !this.closing) {
       let n = this.packetLength;
       if (n === 0) {
@@ -265,7 +265,27 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
       }
       this.messagesIn++;
       this.dispatchMessage(message);
+      if (this.parser !== parser) {
+        // the message switched protocols (_switchParser): what follows is the new parser's
+        parser = this.parser;
+        max = parser.maxPacketSize;
+        fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
+      }
     }
+  }
+
+  /**
+   * @internal Hand this connection to another protocol for good (HTTP's 101 Switching
+   * Protocols): what is received from now on — and what was received but not parsed yet — is
+   * framed and decoded by `parser`, what is sent is encoded by it, and `state` is its
+   * parserState. The connection calls the new parser itself (its fast paths included), rather
+   * than the old one forwarding every byte and message to it.
+   */
+  _switchParser(parser: Parser<unknown, unknown>, state: unknown): void {
+    this.parser = parser;
+    this.parserState = state;
+    this.packetLength = 0;
+    this.needMore = false;
   }
 
   /**

@@ -66,6 +66,18 @@ export class SendBuffer {
     this.length += n;
   }
 
+  /** A 2-byte unsigned big-endian integer (a frame header), without a Buffer of its own. */
+  appendUInt16BE(v: number): void {
+    if (this.first !== null) this.spill();
+    this.reserve(2);
+    const acc = this.acc as Buffer;
+    const i = this.accLen;
+    acc[i] = (v >>> 8) & 0xff;
+    acc[i + 1] = v & 0xff;
+    this.accLen = i + 2;
+    this.length += 2;
+  }
+
   /** A 4-byte unsigned big-endian integer (a length header), without a Buffer of its own. */
   appendUInt32BE(v: number): void {
     if (this.first !== null) this.spill();
