@@ -1,7 +1,15 @@
+import { utf8Write } from './bytes';
+
 /** Buffers at least this large are written as they are; smaller ones are copied together. */
 export const JOIN_LIMIT = 16 * 1024;
-/** Smallest accumulation buffer: under 4 KiB, Buffer.allocUnsafe slices Node's shared pool. */
-const MIN_ACC = 4000;
+/**
+ * Smallest accumulation buffer. Buffer.allocUnsafe slices Node's shared 8 KiB pool for sizes
+ * under 4 KiB; a fresh pool costs a native allocation, so a turn takes about what the last one
+ * sent (a 4000-byte minimum took half a pool per turn: a tenth of a small WebSocket echo's time).
+ */
+const MIN_ACC = 256;
+/** Smallest buffer once a turn has outgrown its first one. */
+const GROW_ACC = 4000;
 const MAX_ACC = 64 * 1024;
 
 /**
@@ -61,7 +69,7 @@ export class SendBuffer {
       return;
     }
     this.reserve(worst);
-    const n = (this.acc as Buffer).write(s, this.accLen, 'utf8');
+    const n = utf8Write(this.acc as Buffer, s, this.accLen);
     this.accLen += n;
     this.length += n;
   }
@@ -97,14 +105,17 @@ export class SendBuffer {
     const s = this.first as string;
     this.first = null;
     this.reserve(s.length * 3);
-    this.accLen += (this.acc as Buffer).write(s, this.accLen, 'utf8');
+    this.accLen += utf8Write(this.acc as Buffer, s, this.accLen);
   }
 
   private reserve(n: number): void {
     const acc = this.acc;
     if (acc !== null && acc.length - this.accLen >= n) return;
     this.seal();
-    this.acc = Buffer.allocUnsafe(Math.max(MIN_ACC, n, Math.min(this.lastTurn, MAX_ACC)));
+    // The turn's first buffer: room for what the last turn sent and a quarter more (turns of a
+    // connection look alike). A turn that outgrows it sends more than usual: grow faster.
+    const size = acc === null ? this.lastTurn + (this.lastTurn >> 2) : Math.max(GROW_ACC, this.length * 2);
+    this.acc = Buffer.allocUnsafe(Math.max(MIN_ACC, n, Math.min(size, MAX_ACC)));
     this.segStart = 0;
     this.accLen = 0;
   }

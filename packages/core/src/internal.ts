@@ -3,6 +3,7 @@
 // release. Everything public is here too, so one import is enough.
 export * from './index';
 export { BaseConnection } from './BaseConnection';
+export { latin1Slice, utf8Write } from './bytes';
 export { isPlainObject } from './config';
 export { formatPeer } from './Connection';
 export { DeadlineEntry, type DeadlineOwner, DeadlineWheel, deadlines } from './DeadlineWheel';

@@ -1,3 +1,4 @@
+import { latin1Slice } from '@beyod/core/internal';
 import { HeaderMap } from './HeaderMap';
 import { type RequestHead, completeHead } from './head';
 
@@ -22,7 +23,7 @@ export function parseHeadFast(buf: Buffer, start: number, stop: number): Request
   if (i >= stop || buf[i] !== SLASH) return undefined;
   while (i < stop && TARGET[buf[i]!] === 1) i++;
   if (i >= stop || buf[i] !== SP) return undefined;
-  const target = buf.toString('latin1', t0, i);
+  const target = latin1Slice(buf, t0, i);
   i++;
   if (
     stop - i < 10 ||
@@ -72,10 +73,10 @@ export function parseHeadFast(buf: Buffer, start: number, stop: number): Request
       const n = digits(buf, v0, v1);
       if (n < 0 || (contentLength >= 0 && contentLength !== n)) return undefined;
       contentLength = n;
-      if (!headers.has(lower)) headers._add(lower, buf.toString('latin1', v0, v1));
+      if (!headers.has(lower)) headers._add(lower, latin1Slice(buf, v0, v1));
       continue;
     }
-    const value = buf.toString('latin1', v0, v1);
+    const value = latin1Slice(buf, v0, v1);
     if (lower === 'transfer-encoding') {
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
     } else if (lower === 'host') {
@@ -140,7 +141,7 @@ const METHODS = ['GET', 'PUT', 'POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS'];
 /** The method as a string: the common ones without allocating one. */
 function methodName(buf: Buffer, a: number, b: number): string {
   for (const m of METHODS) if (m.length === b - a && same(buf, a, m, false)) return m;
-  return buf.toString('latin1', a, b);
+  return latin1Slice(buf, a, b);
 }
 
 /** Header names clients send most, lower-cased: matched without making a string. */
@@ -178,7 +179,7 @@ for (const name of [
 function headerName(buf: Buffer, a: number, b: number): string {
   const known = NAMES[b - a];
   if (known !== undefined) for (const n of known) if (same(buf, a, n, true)) return n;
-  return buf.toString('latin1', a, b).toLowerCase();
+  return latin1Slice(buf, a, b).toLowerCase();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { type Encoded, type Endpoint, Parser, type SendBuffer } from '@beyod/core';
+import { latin1Slice } from '@beyod/core/internal';
 import { InflateError } from './deflate';
 import { WebSocketErrorCodes } from './errors';
 import {
@@ -198,7 +199,7 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
       // Text in ASCII (most often) needs no UTF-8 check, and no view to check it in.
       if (ascii && ws.messageOpcode === Opcode.TEXT && !ws.compressed) {
         resetMessage(ws);
-        return buf.toString('latin1', start, end);
+        return latin1Slice(buf, start, end);
       }
       return this.finish(ws, buf.subarray(start, end));
     }
