@@ -57,6 +57,16 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   /** Seconds a client has from the first byte of a request to the last byte of its body (0 = no limit). */
   requestTimeout = 300;
 
+  constructor() {
+    super();
+    // the fast paths must not bypass a subclass's own input() or decode()
+    const self = this as Parser<unknown, unknown>;
+    if (this.input !== HttpParser.prototype.input || this.decode !== HttpParser.prototype.decode) {
+      self.inputAt = undefined;
+      self.decodeAt = undefined;
+    }
+  }
+
   /** The connection's state, created on its first use. */
   stateOf(conn: Endpoint): HttpState {
     const s = conn.parserState;
@@ -259,6 +269,21 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   override decode(packet: Buffer, conn: Endpoint): HttpRequest | unknown {
     const up = switchedParser(conn);
     if (up !== undefined) return up.decode(packet, conn);
+    return this.decodeAt(packet, 0, packet.length, conn);
+  }
+
+  /**
+   * input() over buf[start, end): the connection calls it with its own buffer. A read that
+   * holds one request (no pipelining) is looked at as it is, without a view.
+   */
+  override inputAt(buf: Buffer, start: number, end: number, conn: Endpoint): number {
+    return this.input(start === 0 && end === buf.length ? buf : buf.subarray(start, end), conn);
+  }
+
+  /** decode() of buf[at, at + length): a request without a body needs no view of the packet. */
+  override decodeAt(buf: Buffer, at: number, length: number, conn: Endpoint): HttpRequest | unknown {
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.decode(buf.subarray(at, at + length), conn);
     const s = this.stateOf(conn);
     if (s.error !== undefined) {
       const error = s.error;
@@ -274,9 +299,9 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     }
     if (s.timer === TIMER_BODY) disarm(conn, s);
     let body: Buffer;
-    if (head.chunked) body = joinRanges(packet, s.chunkRanges, s.bodyBytes);
+    if (head.chunked) body = joinRanges(buf.subarray(at, at + length), s.chunkRanges, s.bodyBytes);
     else if (head.contentLength <= 0) body = EMPTY;
-    else body = s.bodyOnly ? packet : packet.subarray(head.headLength);
+    else body = buf.subarray(s.bodyOnly ? at : at + head.headLength, at + length);
     s.resetBody();
     return new HttpRequest(head, body, conn.peer);
   }
