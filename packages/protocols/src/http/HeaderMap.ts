@@ -22,6 +22,11 @@ export class HeaderMap {
     return this.find(name.toLowerCase()) !== undefined;
   }
 
+  /** @internal get() of a name already lower-cased. */
+  _get(lower: string): string | undefined {
+    return this.find(lower);
+  }
+
   private find(lower: string): string | undefined {
     if (this.map !== null) return this.map.get(lower);
     const list = this.list;

@@ -156,6 +156,11 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     if (bodyPending) {
       if (first) s.startedAt = Date.now();
       this.armBody(conn, s);
+    } else if (s.timer === TIMER_IDLE) {
+      // The keep-alive deadline is only forgotten, not cleared: the response re-arms it, which
+      // then costs a field write (a deadline pushed later stays where it is on the wheel); if it
+      // passes first (a slow answer), http.Handler sees HTTP armed none (s.timer) and ignores it.
+      s.timer = TIMER_NONE;
     } else disarm(conn, s);
     // Nothing of the body here yet and the client waits for a 100: the head is a packet of its own.
     if (head.expectContinue && bodyPending && buffer.length === headLength && (head.chunked || head.contentLength > 0)) {

@@ -65,7 +65,7 @@ export class HttpRequest {
     const q = target.indexOf('?', head.pathStart);
     this.path = target.slice(head.pathStart, q < 0 ? target.length : q);
     if (this.path === '' && head.pathStart > 0 && head.method !== 'CONNECT') this.path = '/';
-    this.host = head.authority ?? head.headers.get('host') ?? '';
+    this.host = head.authority ?? head.headers._get('host') ?? '';
     this.httpVersion = head.minor === 1 ? '1.1' : '1.0';
     this.headers = head.headers;
     this.keepAlive = head.keepAlive;

@@ -55,7 +55,8 @@ function isReadable(v: unknown): v is Readable {
  * full (or, for a response waiting behind earlier ones, when it has buffered 64 KiB), and the
  * response emits 'drain' when writing may go on; `readable.pipe(res)` and `res.end(readable)`
  * honour it. It emits 'finish' once the whole response is handed to the connection, and
- * 'close' after that or when the connection closed first. Nothing written is ever dropped.
+ * 'close' after that or when the connection closed first (on the next tick; a listener added
+ * later still gets them, on the tick after it was added). Nothing written is ever dropped.
  */
 export class HttpResponse extends EventEmitter implements QueuedResponse {
   status = 200;
@@ -84,6 +85,8 @@ export class HttpResponse extends EventEmitter implements QueuedResponse {
   private needDrain = false;
   /** A Readable was piped into this response (readable.pipe(res)): the handler does not end it. */
   private piped = false;
+  /** Complete, and 'finish'/'close' not emitted: nothing listened yet (see done()). */
+  private finishOwed = false;
   /** Body bytes still allowed by a Content-Length set before streaming (-1: none set). */
   private remaining = -1;
 
@@ -451,8 +454,34 @@ export class HttpResponse extends EventEmitter implements QueuedResponse {
 
   private done(): void {
     this.complete = true;
-    process.nextTick(emitFinish, this);
+    // 'finish' and 'close' on the next tick — or, when nothing listens yet, once something
+    // does (most responses are never listened to: a tick and two emits saved per response).
+    if (this.listenerCount('finish') > 0 || this.listenerCount('close') > 0) process.nextTick(emitFinish, this);
+    else this.finishOwed = true;
     if (this.active) pumpQueue(this.state, this.conn);
+  }
+
+  override on(event: string | symbol, listener: EmitterListener): this {
+    super.on(event, listener);
+    if (this.finishOwed) this.listened(event);
+    return this;
+  }
+
+  override addListener(event: string | symbol, listener: EmitterListener): this {
+    return this.on(event, listener);
+  }
+
+  override prependListener(event: string | symbol, listener: EmitterListener): this {
+    super.prependListener(event, listener);
+    if (this.finishOwed) this.listened(event);
+    return this;
+  }
+
+  /** A listener came for the 'finish' and 'close' that done() did not emit: emit them now (next tick). */
+  private listened(event: string | symbol): void {
+    if (event !== 'finish' && event !== 'close') return;
+    this.finishOwed = false;
+    process.nextTick(emitFinish, this);
   }
 
   /** @internal */
@@ -509,6 +538,7 @@ function emitFinish(res: HttpResponse): void {
 }
 
 type WriteCallback = (error?: Error | null) => void;
+type EmitterListener = Parameters<EventEmitter['on']>[1];
 
 function toChunk(chunk: string | Buffer | Uint8Array): string | Buffer {
   return typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

@@ -150,12 +150,12 @@ export function completeHead(
     if (minor === 0) throw new HeadError(400, 'Transfer-Encoding in an HTTP/1.0 request');
     chunked = true;
   }
-  if (minor === 1 && !headers.has('host')) throw new HeadError(400, 'HTTP/1.1 request without a Host header');
+  if (minor === 1 && headers._get('host') === undefined) throw new HeadError(400, 'HTTP/1.1 request without a Host header');
 
-  const connection = (headers.get('connection') ?? '').toLowerCase();
+  const connection = (headers._get('connection') ?? '').toLowerCase();
   const keepAlive = minor === 1 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
-  const expect = headers.get('expect');
-  const upgradeHeader = headers.get('upgrade');
+  const expect = headers._get('expect');
+  const upgradeHeader = headers._get('upgrade');
   return {
     method,
     target,

@@ -112,9 +112,11 @@ export function arm(conn: Endpoint, s: HttpState, kind: number, ms: number): voi
   conn.setDeadline(ms, kind);
 }
 
-/** Disarm HTTP's deadline, if it armed one. */
+/**
+ * Disarm HTTP's deadline — also one it only forgot (http.Parser leaves a keep-alive deadline
+ * on the wheel when a request arrives whole, for the response to re-arm cheaply).
+ */
 export function disarm(conn: Endpoint, s: HttpState): void {
-  if (s.timer === TIMER_NONE) return;
   s.timer = TIMER_NONE;
   conn.clearDeadline();
 }
