@@ -74,12 +74,34 @@ export function formatStatus(s: StatusReport): string {
     rows,
   );
   const sum = (k: 'messagesIn' | 'messagesOut') => s.workers.reduce((n, w) => n + w[k], 0);
+  const listeners = formatListeners(s);
   const others = (s.processes ?? []).filter((p) => p.role !== 'current');
   const extra = others.length
     ? `\n${others.map((p) => `worker ${p.workerId}: pid ${p.pid} ${p.role === 'retiring' ? `retiring (${p.connections} connections left)` : 'starting (replacement)'}`).join('\n')}`
     : '';
   const stopping = s.stopping ? '\nstopping: workers are draining' : '';
-  return `${head}\n\n${t}\n\ntotal: ${total} connections, ${sum('messagesIn')} messages in, ${sum('messagesOut')} out${extra}${stopping}`;
+  return `${head}\n\n${listeners ? `${listeners}\n\n` : ''}${t}\n\ntotal: ${total} connections, ${sum('messagesIn')} messages in, ${sum('messagesOut')} out${extra}${stopping}`;
+}
+
+/**
+ * Each listener once: its configured URL, the address it is bound to (a port 0 shows the port
+ * it got), how many workers serve it and its connections over all of them (Workerman's
+ * `listen` column).
+ */
+export function formatListeners(s: StatusReport): string {
+  const byName = new Map<string, { listen: string; addresses: Set<string>; workers: number; connections: number }>();
+  for (const w of s.workers) {
+    for (const l of w.listeners) {
+      const e = byName.get(l.name) ?? { listen: l.listen, addresses: new Set<string>(), workers: 0, connections: 0 };
+      if (l.address) e.addresses.add(l.address);
+      e.workers++;
+      e.connections += l.connections;
+      byName.set(l.name, e);
+    }
+  }
+  if (byName.size === 0) return '';
+  const rows = [...byName].map(([name, e]) => [name, e.listen, [...e.addresses].join(', ') || '-', e.workers, e.connections]);
+  return table(['listener', 'listen', 'address', 'workers', 'conns'], rows);
 }
 
 function bar(share: number, width = 10): string {

@@ -5,26 +5,37 @@ import {
   type Application,
   BeyodError,
   ErrorCodes,
+  LogDestination,
   Master,
   type MasterSettings,
   SingleProcess,
+  controlDir,
   createLogger,
   setRootLogger,
   toError,
 } from '@beyod/core/internal';
 import yargs from 'yargs';
+import { listCommand } from './commands/list';
+import { logsCommand } from './commands/logs';
 import { newCommand } from './commands/new';
 import { startupCommand } from './commands/startup';
 import { probeConfig } from './configProbe';
 import { type AppLocation, findConfig, loadApp } from './loadApp';
-import { type Common, connections, findServer, reload, status, stop } from './serverControl';
+import { type Common, connections, findServer, reload, reportReload, status, stop } from './serverControl';
+import { AppWatcher } from './watch';
 
 const VERSION = (require('../package.json') as { version: string }).version;
 const BIN = path.join(__dirname, '..', 'bin', 'beyod.js');
 const WORKER_MAIN = path.join(__dirname, 'workerMain.js');
 
-/** Messages for humans go to stderr; stdout carries the JSON log lines (and --json output). */
-const say = (msg: string) => process.stderr.write(`${msg}\n`);
+/**
+ * Messages for humans go to stderr; stdout carries the log (and --json output). A daemon's
+ * stderr is its log file, which holds JSON only: there the message is a record too.
+ */
+const say = (msg: string) =>
+  process.stderr.write(
+    process.env.BEYOD_DAEMON_CHILD ? `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg })}\n` : `${msg}\n`,
+  );
 
 /** Run the CLI; resolves with the exit code (a running server resolves when it stops). */
 export async function main(argv: string[]): Promise<number> {
@@ -56,7 +67,12 @@ export async function main(argv: string[]): Promise<number> {
         (y) =>
           y
             .option('daemon', { alias: 'd', type: 'boolean', describe: 'detach, and log to the server logFile' })
-            .option('single', { alias: 's', type: 'boolean', describe: 'one worker in this process, no master (debugging, profiling)' }),
+            .option('single', { alias: 's', type: 'boolean', describe: 'one worker in this process, no master (debugging, profiling)' })
+            .option('watch', {
+              alias: 'w',
+              type: 'boolean',
+              describe: 'development: a rolling reload whenever a file under the app changes (not runtime/, node_modules/, .git/)',
+            }),
         run(start),
       )
       .command('stop', 'stop gracefully (workers drain within stopTimeout)', (y) => y, run(stop))
@@ -77,9 +93,11 @@ export async function main(argv: string[]): Promise<number> {
         run(status),
       )
       .command('connections', 'every live connection of every worker', (y) => y.option('json', { type: 'boolean' }), run(connections))
+      .command(listCommand.command, listCommand.describe, listCommand.builder, run(listCommand.handler))
+      .command(logsCommand.command, logsCommand.describe, logsCommand.builder, run(logsCommand.handler))
       .command(newCommand.command, newCommand.describe, newCommand.builder, run(newCommand.handler))
       .command(startupCommand.command, startupCommand.describe, startupCommand.builder, run(startupCommand.handler))
-      .demandCommand(1, 'name a command: start, stop, reload, restart, status, connections, new or startup')
+      .demandCommand(1, 'name a command: start, stop, reload, restart, status, connections, logs, list, new or startup')
       .strict()
       .version(VERSION)
       .help()
@@ -103,24 +121,77 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Start: the config is checked in a child process, so the master never runs application code. */
-async function start(a: Common & { daemon?: boolean; single?: boolean }): Promise<number> {
+async function start(a: Common & { daemon?: boolean; single?: boolean; watch?: boolean }): Promise<number> {
   const loc = findConfig(a.config);
+  if (a.watch && (a.single || a.daemon))
+    throw notWithWatch(a.single ? '--single (a single process has nothing to reload into)' : '--daemon');
   if (a.single) return runSingle(loc, a, loadApp(loc));
   const settings = await probeConfig(loc);
   if (a.pidFile) settings.pidFile = path.resolve(a.pidFile);
-  if ((a.daemon || settings.daemonize) && !process.env.BEYOD_DAEMON_CHILD) return daemonize(loc, settings, settings.singleProcess);
+  if (a.watch && (settings.daemonize || settings.singleProcess))
+    throw notWithWatch(settings.daemonize ? 'daemonize in the config' : 'singleProcess in the config');
+  if ((a.daemon || settings.daemonize) && !process.env.BEYOD_DAEMON_CHILD)
+    return daemonize(loc, { ...settings, logFile: settings.log.file || settings.logFile }, settings.singleProcess);
   if (settings.singleProcess) return runSingle(loc, a, loadApp(loc));
-  const logger = createLogger(settings.log);
+  // the master is the one writer of the log: its own lines, and its workers' records and output
+  const output = new LogDestination({ ...settings.log, file: settings.log.file || process.env.BEYOD_LOG_FILE || undefined });
+  const logger = createLogger(settings.log, output);
   setRootLogger(logger);
   const master = new Master(settings, {
     exec: WORKER_MAIN,
     args: [loc.configFile, loc.appDir],
     logger,
+    output,
     loadSettings: () => probeConfig(loc),
   });
   master.on('pending', (id: number, phase: string, secs: number) => say(`worker ${id}: ${phase} still pending after ${secs} s`));
   const listeners = Object.entries(settings.listeners).map(([name, listen]) => `${name} ${listen}`);
-  return runUntilStopped(master, `${settings.workerNum} workers`, settings.id, listeners);
+  const watcher = a.watch ? watchAndReload(master, settings) : undefined;
+  try {
+    return await runUntilStopped(master, `${settings.workerNum} workers`, settings.id, listeners);
+  } finally {
+    watcher?.close();
+  }
+}
+
+function notWithWatch(what: string): BeyodError {
+  return new BeyodError(ErrorCodes.CONFIG_INVALID, `--watch is for development, in the foreground: not with ${what}`);
+}
+
+/**
+ * `start --watch`: a rolling reload when files under the app directory change (debounced).
+ * A reload re-runs the config check first, so a file that does not compile is reported and
+ * the workers running keep running; a change during a reload queues one more.
+ */
+function watchAndReload(master: Master, settings: MasterSettings): AppWatcher {
+  let running = false;
+  let again: string[] | undefined;
+  const reloadFor = async (files: string[]) => {
+    if (running) {
+      again = [...(again ?? []), ...files];
+      return;
+    }
+    running = true;
+    say(`changed: ${files.join(', ')}; reloading`);
+    try {
+      reportReload(await master.reload(), say);
+    } catch (e) {
+      say(`beyod: ${toError(e).message}`);
+      say('the workers running keep the code they had; fix the file and save it again');
+    }
+    running = false;
+    if (again) {
+      const next = [...new Set(again)];
+      again = undefined;
+      void reloadFor(next);
+    }
+  };
+  // the pid file, the control directory and the log change by themselves
+  const skip = [settings.pidFile, controlDir(settings.pidFile), settings.logFile, ...(settings.log.file ? [settings.log.file] : [])];
+  const watcher = new AppWatcher(settings.appDir, (files) => void reloadFor(files), skip);
+  watcher.start();
+  say(`watching ${settings.appDir} (${watcher.size} directories) for changes`);
+  return watcher;
 }
 
 /** Single-process mode: the one worker runs here, with the application (by design). */
@@ -173,7 +244,7 @@ async function daemonize(loc: AppLocation, settings: Pick<MasterSettings, 'id' |
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
-    env: { ...process.env, BEYOD_DAEMON_CHILD: '1' },
+    env: { ...process.env, BEYOD_DAEMON_CHILD: '1', BEYOD_LOG_FILE: logFile },
   });
   fs.closeSync(out);
   const result = await new Promise<{ ok: boolean; message: string }>((resolve) => {

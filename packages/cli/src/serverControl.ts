@@ -148,6 +148,11 @@ export async function reload(a: Common): Promise<number> {
   const { socket } = await findServer(a);
   // as long as the master works on it: a dead master closes the socket, which ends the wait
   const r = await controlRequest<ReloadResult>(socket, { cmd: 'reload' }, 30 * 60_000);
+  return reportReload(r, say);
+}
+
+/** Say what a reload did (`beyod reload`, and `beyod start --watch`); 1 if it stopped part-way. */
+export function reportReload(r: ReloadResult, say: (msg: string) => void): number {
   for (const c of r.changes) say(describeChange(c));
   for (const w of r.retired) say(`worker ${w.workerId}: retired (pid ${w.pid}), workerNum lowered`);
   for (const w of r.replaced) say(`worker ${w.workerId}: pid ${w.oldPid} -> ${w.newPid}`);

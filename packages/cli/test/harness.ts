@@ -16,7 +16,9 @@ if (!fs.existsSync(path.resolve(__dirname, '../dist/main.js'))) {
 /** A fresh runtime directory and the environment that points the fixture app at it. */
 export function testEnv(extra: Record<string, string> = {}): { runtime: string; env: NodeJS.ProcessEnv } {
   const runtime = tmpDir('beyod-cli-');
-  return { runtime, env: { ...process.env, BEYOD_LOG_LEVEL: 'info', BEYOD_TEST_RUNTIME: runtime, ...extra } };
+  // BEYOD_HOME: the registry `beyod list` reads, kept out of the user's own
+  const env = { ...process.env, BEYOD_LOG_LEVEL: 'info', BEYOD_TEST_RUNTIME: runtime, BEYOD_HOME: path.join(runtime, 'home'), ...extra };
+  return { runtime, env };
 }
 
 /** A `beyod start` running in the foreground, in its own process group. */

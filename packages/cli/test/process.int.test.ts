@@ -281,7 +281,7 @@ describe('master and workers', () => {
     expect(conns).toHaveLength(1);
     expect(conns[0]).toMatchObject({
       listener: 'who',
-      protocol: 'tcp/TextParser',
+      protocol: 'tcp/text',
       peer: `127.0.0.1:${sock.localPort}`,
       messagesIn: 1,
       messagesOut: 1,

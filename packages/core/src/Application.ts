@@ -9,6 +9,31 @@ import { Server } from './Server';
 
 export type { ObjectFactory } from './objects';
 
+const LOG_KEYS: Record<string, (v: unknown) => boolean> = {
+  level: (v) => typeof v === 'string',
+  file: (v) => typeof v === 'string',
+  format: (v) => v === 'auto' || v === 'json' || v === 'pretty',
+};
+
+/** `log: { level, file, format }`: a typo must not silently send the log elsewhere. */
+function checkLogOptions(log: unknown, file: string | undefined): void {
+  if (log === undefined) return;
+  if (!isPlainObject(log)) throw new ConfigError('log', 'expected { level?, file?, format? }', file);
+  for (const [key, value] of Object.entries(log)) {
+    const ok = LOG_KEYS[key];
+    if (!ok) throw new ConfigError(`log.${key}`, `unknown key; expected one of ${Object.keys(LOG_KEYS).join(', ')}`, file);
+    if (value !== undefined && !ok(value)) {
+      throw new ConfigError(
+        `log.${key}`,
+        key === 'format'
+          ? `expected 'auto', 'json' or 'pretty', got ${JSON.stringify(value)}`
+          : `expected a string, got ${JSON.stringify(value)}`,
+        file,
+      );
+    }
+  }
+}
+
 const TOP_LEVEL_KEYS = new Set(['id', 'log', 'components', 'params']);
 
 export interface ApplicationOptions {
@@ -47,6 +72,7 @@ export class Application implements ObjectFactory {
     if (config.components !== undefined && !isPlainObject(config.components)) {
       throw new ConfigError('components', 'expected an object of component definitions', file);
     }
+    checkLogOptions(config.log, file);
     this.configFile = file;
     this.basePath = path.resolve(options.basePath ?? process.cwd());
     this.id = config.id ?? 'beyod';

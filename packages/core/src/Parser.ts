@@ -46,6 +46,17 @@ export class Parser<In = Buffer, Out = Buffer | string> {
   sendPolicy: SendPolicy = 'pause';
 
   /**
+   * The protocol's name, as `beyod connections` shows it (`tcp/http`, `tls/websocket`);
+   * without one, the class name is shown.
+   */
+  declare readonly protocol?: string;
+  /**
+   * Optional: the protocol of one connection, when it is not the same for all of them (an
+   * HTTP connection switched to WebSocket reports `websocket`).
+   */
+  protocolOf?(connection: Endpoint): string;
+
+  /**
    * Optional fast path for hot parsers: input() over `buffer[start, end)` and decode() of
    * `buffer[start, start + length)`, without making a Buffer view per packet (views are a
    * measurable share of a small message's cost). When a parser has both, the connection uses

@@ -54,6 +54,11 @@ export interface ServerOptions {
    * master kills it and starts another under the same id; 0 = never. Default 30.
    */
   heartbeatTimeout: number;
+  /**
+   * Serve Prometheus metrics (`/metrics`) and health (`/health`, `/ready`) over HTTP on this
+   * address, from the master: `tcp://127.0.0.1:9464` or `unix:///path`. '' = off (default).
+   */
+  metrics: string;
   /** Listeners by name. */
   listeners: Record<string, ListenerDefinition>;
 }
@@ -79,7 +84,7 @@ export interface ConnectionInfo {
   listener: string;
   id: number;
   peer: string;
-  /** Transport and parser, e.g. "tcp/FrameParser". */
+  /** Transport and protocol, e.g. "tcp/frame", "tls/websocket" (see Parser.protocol). */
   protocol: string;
   bytesIn: number;
   bytesOut: number;
@@ -110,6 +115,7 @@ export class Server implements ServerOptions {
   maxMemory = 0;
   startTimeout = 60;
   heartbeatTimeout = 30;
+  metrics = '';
   listeners: Record<string, ListenerDefinition> = {};
 
   /** A logger bound with serverId, workerId, gpid (in a worker), created once. */
@@ -119,6 +125,8 @@ export class Server implements ServerOptions {
   private masterPid = 0;
   private startAt = 0;
   private readonly running = new Map<string, Listener>();
+  /** The listeners' figures when the worker stopped: its last report must still count them. */
+  private stoppedStats: ListenerStats[] | undefined;
 
   /** Validate the options (runs in the master too; no application code is involved). */
   init(): void {
@@ -134,6 +142,16 @@ export class Server implements ServerOptions {
       throw new ConfigError(at('startTimeout'), `expected a number > 0, got ${String(this.startTimeout)}`, file);
     for (const key of ['stopTimeout', 'maxRequests', 'maxMemory', 'heartbeatTimeout'] as const) {
       if (!(this[key] >= 0)) throw new ConfigError(at(key), `expected a number >= 0, got ${String(this[key])}`, file);
+    }
+    if (this.metrics) {
+      let transport: string;
+      try {
+        transport = parseSocketUrl(this.metrics).transport;
+      } catch (e) {
+        throw new ConfigError(at('metrics'), toError(e).message, file);
+      }
+      if (transport !== 'tcp' && transport !== 'unix')
+        throw new ConfigError(at('metrics'), `expected tcp://host:port or unix:///path, got ${this.metrics}`, file);
     }
     if (!isPlainObject(this.listeners)) throw new ConfigError(at('listeners'), 'expected an object of listeners by name', file);
     for (const [name, def] of Object.entries(this.listeners)) {
@@ -247,6 +265,7 @@ export class Server implements ServerOptions {
       this.logger.error({ err: toError(e) }, 'onWorkerStop failed');
     }
     await Promise.all(listeners.map((l) => l.stop(timeout)));
+    this.stoppedStats = listeners.map((l) => l.getStats());
     this.running.clear();
   }
 
@@ -255,8 +274,10 @@ export class Server implements ServerOptions {
     const now = Date.now();
     const out: ConnectionInfo[] = [];
     for (const l of this.getListeners()) {
-      const protocol = `${l.transport}/${l.parserInstance.constructor.name}`;
+      const parser = l.parserInstance;
+      const named = `${l.transport}/${parser.protocol ?? parser.constructor.name}`;
       for (const c of l.connections.values()) {
+        const protocol = parser.protocolOf ? `${l.transport}/${parser.protocolOf(c)}` : named;
         out.push({
           workerId: this.workerId,
           listener: l.name,
@@ -276,7 +297,7 @@ export class Server implements ServerOptions {
 
   /** This worker's figures. */
   getStats(): WorkerStats {
-    const listeners = this.getListeners().map((l) => l.getStats());
+    const listeners = this.running.size || !this.stoppedStats ? this.getListeners().map((l) => l.getStats()) : this.stoppedStats;
     const sum = (k: 'connections' | 'messagesIn' | 'messagesOut' | 'bytesIn' | 'bytesOut') => listeners.reduce((n, l) => n + l[k], 0);
     return {
       workerId: this.workerId,

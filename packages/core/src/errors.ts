@@ -47,6 +47,8 @@ export const ErrorCodes = {
   CONTROL_DENIED: 'BEYOD_CONTROL_DENIED',
   /** A rolling reload stopped before every worker was replaced; `data` says which run new code. */
   RELOAD_FAILED: 'BEYOD_RELOAD_FAILED',
+  /** `beyod logs` found no log file: the server logs to its stdout, or never ran as a daemon. */
+  NO_LOG_FILE: 'BEYOD_NO_LOG_FILE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -93,6 +93,15 @@ describe('Application and components', () => {
     expect(() => new Application(silent).get('nope')).toThrow(expect.objectContaining({ code: ErrorCodes.COMPONENT_NOT_FOUND }));
   });
 
+  it('checks log: { level, file, format }', () => {
+    expect(() => new Application({ log: { level: 'silent', format: 'jsn' } } as never)).toThrow(
+      "log.format: expected 'auto', 'json' or 'pretty', got \"jsn\"",
+    );
+    expect(() => new Application({ log: { level: 'silent', fiel: 'x.log' } } as never)).toThrow('log.fiel: unknown key');
+    expect(() => new Application({ log: 'debug' } as never)).toThrow('log: expected { level?, file?, format? }');
+    expect(new Application({ log: { level: 'silent', format: 'json' } }).logger.level).toBe('silent');
+  });
+
   it('resolves relative paths against the app directory', () => {
     expect(new Application(silent, { basePath: '/srv/app' }).resolvePath('runtime/x.pid')).toBe('/srv/app/runtime/x.pid');
   });

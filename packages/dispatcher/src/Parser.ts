@@ -31,6 +31,8 @@ function frameLength(buffer: Buffer, start: number, end: number): number {
  * JSON object decodes to a BadBody (answered with 760; the connection goes on).
  */
 export class Parser extends BaseParser<Request | BadBody, Outgoing> {
+  /** Its name in `beyod connections`. */
+  override readonly protocol: string = 'dispatcher';
   /**
    * How deep a member of a request may nest (`[[1]]` is 2 levels); deeper is refused with 760.
    * 0 = no limit. Default 64.

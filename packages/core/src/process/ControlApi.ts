@@ -22,11 +22,13 @@ export interface ControlTarget {
   reload?(): Promise<ReloadResult>;
   /** Begin a graceful stop; answers at once (the drain goes on). */
   beginStop(): StopInfo | Promise<StopInfo>;
+  /** Reopen the log file (logrotate moved it); answers with its path ('' when logging to stdout). */
+  reopenLogs(): { logFile: string };
 }
 
 /**
  * The one place control commands are dispatched:
- * `hello` (who are you), `status`, `connections`, `reload`, `stop`.
+ * `hello` (who are you), `status`, `connections`, `reload`, `stop`, `reopen-logs`.
  */
 export function controlHandler(target: ControlTarget): ControlHandler {
   return (req) => {
@@ -42,6 +44,8 @@ export function controlHandler(target: ControlTarget): ControlHandler {
         return target.reload();
       case 'stop':
         return target.beginStop();
+      case 'reopen-logs':
+        return target.reopenLogs();
       default:
         throw new BeyodError(ErrorCodes.UNKNOWN_COMMAND, `unknown control command '${req.cmd}'`);
     }

@@ -5,11 +5,16 @@ import { type ConnectionInfo, type WorkerStats, gpidOf } from '../Server';
 import { ControlServer } from './control';
 import { type ControlTarget, type StopInfo, controlHandler } from './ControlApi';
 import { type ProcessStatus, type StatusReport, type WorkerStatus, toWorkerStatus } from './messages';
+import { MetricsTracker, renderMetrics } from './metrics';
+import { MetricsServer, type Readiness } from './MetricsServer';
 import { releasePidFile, writePidFile } from './pidFile';
+import { registerApp } from './registry';
 import { type ReloadResult, Reloader } from './Reloader';
 import type { MasterSettings } from './settings';
 import type { ForkOptions, Proc } from './slots';
 import { Supervisor } from './Supervisor';
+
+const VERSION = (require('../../package.json') as { version: string }).version;
 
 /** How the master forks workers and re-reads its config. */
 export interface MasterOptions extends ForkOptions {
@@ -35,12 +40,17 @@ export class Master extends EventEmitter implements ControlTarget {
   private control: ControlServer | undefined;
   private stopping: Promise<void> | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+  private readonly output: MasterOptions['output'];
+  private readonly tracker = new MetricsTracker();
+  private metrics: MetricsServer | undefined;
+  private unregister: (() => void) | undefined;
 
   constructor(
     private settings: MasterSettings,
     options: MasterOptions,
   ) {
     super();
+    this.output = options.output;
     this.log = (options.logger ?? rootLogger()).child({ serverId: settings.serverId, role: 'master' });
     this.supervisor = new Supervisor(options, () => this.settings, this.log);
     this.reloader = new Reloader(
@@ -55,7 +65,10 @@ export class Master extends EventEmitter implements ControlTarget {
     );
     this.supervisor.on('worker-ready', (id: number, pid: number) => this.emit('worker-ready', id, pid));
     this.supervisor.on('pending', (id: number, phase: string, secs: number) => this.emit('pending', id, phase, secs));
+    this.supervisor.on('stats', (proc: Proc, stats: WorkerStats) => this.tracker.onStats(proc, stats));
+    this.supervisor.on('exit', (proc: Proc) => this.tracker.onExit(proc));
     this.supervisor.on('limit', (id: number, proc: Proc) => {
+      this.tracker.onRecycle(id);
       this.reloader.recycle(id).catch((e: unknown) => {
         proc.limitHit = false; // try again on its next figures
         this.log.error({ workerId: id, err: toError(e).message }, 'replacement failed');
@@ -84,6 +97,13 @@ export class Master extends EventEmitter implements ControlTarget {
     try {
       const { stalePid } = writePidFile(this.settings.pidFile);
       if (stalePid) this.log.warn({ stalePid, pidFile: this.settings.pidFile }, 'replaced a stale pid file (no server answered for it)');
+      this.register(control.path);
+      if (this.settings.metrics) {
+        const metrics = new MetricsServer(this.settings.metrics, this);
+        await metrics.start();
+        this.metrics = metrics;
+        this.log.info({ metrics: this.settings.metrics, address: metrics.boundAddress }, `metrics and health on ${this.settings.metrics}`);
+      }
       this.supervisor.setup();
       const results = await Promise.all(
         Array.from({ length: this.settings.workerNum }, (_, i) => this.supervisor.spawn(i + 1).catch((e: unknown) => BeyodError.from(e))),
@@ -99,10 +119,28 @@ export class Master extends EventEmitter implements ControlTarget {
     this.log.info({ workers: this.settings.workerNum, pidFile: this.settings.pidFile }, 'master started');
   }
 
+  /** Put this server in the per-user registry `beyod list` reads (best effort). */
+  private register(socket: string): void {
+    const { id, pidFile, configFile } = this.settings;
+    const r = registerApp({ id, pid: process.pid, socket, pidFile, configFile, startAt: this.startAt });
+    this.unregister = r.unregister;
+    if (r.problem) this.log.warn({ problem: r.problem }, `not listed by \`beyod list\`: ${r.problem}`);
+  }
+
   /** Rolling reload: every worker replaced one at a time, a changed workerNum applied. */
   reload(): Promise<ReloadResult> {
     if (this.stopping) return Promise.reject(new BeyodError(ErrorCodes.RELOAD_FAILED, 'the server is stopping'));
-    return this.reloader.reload();
+    return this.reloader.reload().then(
+      (r) => {
+        if (r.failed) this.tracker.reloadFailures++;
+        else this.tracker.reloads++;
+        return r;
+      },
+      (e: unknown) => {
+        this.tracker.reloadFailures++;
+        throw e;
+      },
+    );
   }
 
   /** Graceful stop: workers stop accepting and drain within stopTimeout, then we exit. */
@@ -125,6 +163,8 @@ export class Master extends EventEmitter implements ControlTarget {
   private async teardown(timeout: number): Promise<void> {
     this.stopping ??= Promise.resolve();
     await this.supervisor.stopAll(timeout);
+    await this.metrics?.close();
+    this.unregister?.();
     await this.control?.close(() => releasePidFile(this.settings.pidFile));
     for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
     this.log.info('master stopped');
@@ -141,10 +181,30 @@ export class Master extends EventEmitter implements ControlTarget {
     on('SIGINT', stop);
     on('SIGUSR1', reload);
     on('SIGHUP', reload);
+    on('SIGUSR2', () => void this.reopenLogs());
+  }
+
+  /** Reopen the log file under its name (logrotate moved the old one); SIGUSR2 does the same. */
+  reopenLogs(): { logFile: string } {
+    const logFile = this.output?.file ?? '';
+    if (logFile) {
+      this.output?.reopen?.();
+      this.log.info({ logFile }, 'log file reopened');
+    }
+    return { logFile };
   }
 
   hello() {
-    return { beyod: true as const, id: this.settings.id, pid: process.pid, pidFile: this.settings.pidFile, singleProcess: false };
+    return {
+      beyod: true as const,
+      id: this.settings.id,
+      pid: process.pid,
+      pidFile: this.settings.pidFile,
+      singleProcess: false,
+      configFile: this.settings.configFile,
+      logFile: this.output?.file ?? '',
+      startAt: this.startAt,
+    };
   }
 
   /** The master and every worker, with fresh figures where the worker answers in time. */
@@ -161,16 +221,9 @@ export class Master extends EventEmitter implements ControlTarget {
           p.stats = answer.stats;
           p.lag = answer.lag;
         }
+        if (p && answer) this.tracker.onStats(p, answer.stats);
         const st = p?.stats;
-        const state: WorkerStatus['state'] = !p
-          ? 'down'
-          : this.stopping || p.limitHit
-            ? 'stopping'
-            : !p.ready
-              ? 'starting'
-              : p.unresponsive
-                ? 'unresponsive'
-                : 'ready';
+        const state = this.stateOf(p);
         return toWorkerStatus(
           {
             workerId: s.id,
@@ -198,6 +251,63 @@ export class Master extends EventEmitter implements ControlTarget {
       workers,
       processes,
     };
+  }
+
+  /** What `beyod status` shows for a worker id whose serving process is `p`. */
+  private stateOf(p: Proc | null | undefined): WorkerStatus['state'] {
+    if (!p) return 'down';
+    if (this.stopping || p.limitHit) return 'stopping';
+    if (!p.ready) return 'starting';
+    return p.unresponsive ? 'unresponsive' : 'ready';
+  }
+
+  /** The metrics listener's /ready: every worker id has a process that accepts and answers. */
+  ready(): Readiness {
+    if (this.stopping) return { ok: false, reason: 'the server is stopping' };
+    const workers = [];
+    const why: string[] = [];
+    for (let id = 1; id <= this.settings.workerNum; id++) {
+      const s = this.supervisor.slots.get(id);
+      const p = s?.current ?? s?.incoming;
+      const state = this.stateOf(p);
+      workers.push({ workerId: id, state });
+      if (state === 'ready' || (state === 'stopping' && p?.ready)) continue; // recycling: it still serves
+      why.push(state === 'down' ? `worker ${id} is down (being re-forked)` : `worker ${id} is ${state}`);
+    }
+    return { ok: why.length === 0, reason: why.join('; '), workers };
+  }
+
+  /** The metrics listener's /health: the master runs and is not stopping. */
+  alive(): Readiness {
+    return this.stopping ? { ok: false, reason: 'the server is stopping' } : { ok: true, reason: '' };
+  }
+
+  /** The Prometheus exposition, from the figures workers sent (no worker is asked). */
+  metricsText(): string {
+    const now = Date.now();
+    const workers = [...this.supervisor.slots.values()]
+      .sort((a, b) => a.id - b.id)
+      .map((s) => {
+        const p = s.current ?? s.incoming;
+        return {
+          workerId: s.id,
+          ready: this.stateOf(p) === 'ready',
+          startAt: p?.forkedAt ?? 0,
+          memory: p?.stats?.memory ?? 0,
+          lag: p ? this.supervisor.lagOf(p, now) : 0,
+          respawns: s.respawns,
+        };
+      });
+    return renderMetrics({
+      id: this.settings.id,
+      serverId: this.settings.serverId,
+      version: VERSION,
+      startAt: this.startAt,
+      memory: process.memoryUsage.rss(),
+      workerNum: this.settings.workerNum,
+      workers,
+      tracker: this.tracker,
+    });
   }
 
   /** Every live connection of every worker. */

@@ -8,6 +8,7 @@ import type { FromWorker, ToWorker } from './messages';
 import { isFromWorker } from './messages';
 import type { MasterSettings } from './settings';
 import { type ForkOptions, type Proc, type Slot, describeExit } from './slots';
+import { WORKER_LOG_FD, WORKER_STDIO, collectWorkerOutput } from './workerOutput';
 
 /** A worker that dies within this many ms of becoming ready counts as crashing on start. */
 const FAST_FAILURE_MS = 2000;
@@ -52,7 +53,12 @@ export class Supervisor extends EventEmitter {
 
   /** Point node:cluster at the worker script and start checking heartbeats. */
   setup(): void {
-    cluster.setupPrimary({ exec: this.fork.exec, args: this.fork.args ?? [], execArgv: this.fork.execArgv ?? process.execArgv });
+    cluster.setupPrimary({
+      exec: this.fork.exec,
+      args: this.fork.args ?? [],
+      execArgv: this.fork.execArgv ?? process.execArgv,
+      ...(this.fork.output && { stdio: WORKER_STDIO }),
+    });
     this.heartbeat = setInterval(() => this.checkHeartbeats(), HEARTBEAT_CHECK_MS);
     this.heartbeat.unref();
   }
@@ -85,7 +91,9 @@ export class Supervisor extends EventEmitter {
       BEYOD_WORKER_ID: String(id),
       BEYOD_MASTER_PID: String(process.pid),
       BEYOD_SERVER_ID: String(settings.serverId),
+      ...(this.fork.output && { BEYOD_LOG_FD: String(WORKER_LOG_FD) }),
     });
+    if (this.fork.output) collectWorkerOutput(worker.process, id, this.fork.output);
     let onReady: (error?: BeyodError) => void = () => {};
     const settled = new Promise<Proc>((resolve, reject) => {
       onReady = (error) => (error ? reject(error) : resolve(proc));
@@ -185,6 +193,7 @@ export class Supervisor extends EventEmitter {
       }
       case 'beyod:stats':
         proc.stats = msg.stats;
+        this.emit('stats', proc, msg.stats);
         proc.lag = msg.lag;
         if (proc.unresponsive) {
           proc.unresponsive = false;
@@ -213,6 +222,7 @@ export class Supervisor extends EventEmitter {
     proc.ready = true;
     proc.readyAt = Date.now();
     proc.stats = stats;
+    this.emit('stats', proc, stats);
     proc.phase = 'ready';
     const s = this.slots.get(proc.slotId);
     if (s && s.incoming === proc && !this.stopping) {
@@ -229,6 +239,7 @@ export class Supervisor extends EventEmitter {
 
   private onExit(proc: Proc, code: number | null, signal: string | null): void {
     this.procs.delete(proc.worker);
+    this.emit('exit', proc);
     for (const cb of proc.pending.values()) cb(undefined);
     proc.pending.clear();
     if (!proc.ready) {

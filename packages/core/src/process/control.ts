@@ -135,6 +135,12 @@ export interface Hello {
   pid: number;
   pidFile: string;
   singleProcess: boolean;
+  /** The config file it was started from. */
+  configFile?: string;
+  /** The file it writes its log to ('' when it logs to its stdout). */
+  logFile?: string;
+  /** When it started (ms since epoch). */
+  startAt?: number;
 }
 
 /**

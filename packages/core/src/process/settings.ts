@@ -32,12 +32,14 @@ export interface MasterSettings {
   group: string;
   /** Listener name -> listen URL. */
   listeners: Record<string, string>;
+  /** Where the master serves metrics and health ('' = nowhere); unix paths are absolute. */
+  metrics: string;
 }
 
 /** Settings a rolling reload applies in the master itself. */
 const APPLIED_BY_MASTER = ['workerNum', 'maxRequests', 'maxMemory', 'stopTimeout', 'startTimeout', 'heartbeatTimeout'] as const;
 /** Settings the master holds for its lifetime: changing them needs `beyod restart`. */
-const NEED_RESTART = ['serverId', 'pidFile', 'logFile', 'log', 'daemonize', 'singleProcess', 'id'] as const;
+const NEED_RESTART = ['serverId', 'pidFile', 'logFile', 'log', 'daemonize', 'singleProcess', 'id', 'metrics'] as const;
 
 /** One changed setting, and what a reload does about it. */
 export interface SettingChange {
@@ -80,6 +82,7 @@ export function checkApplication(app: Application, log: LogOptions = {}): Master
     user: server.user,
     group: server.group,
     listeners: Object.fromEntries(Object.entries(server.listeners).map(([name, def]) => [name, def.listen])),
+    metrics: server.metrics.startsWith('unix://') ? `unix://${app.resolvePath(server.metrics.slice('unix://'.length))}` : server.metrics,
   };
 }
 

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Application } from '../Application';
-import { type Logger } from '../logger';
+import { type Logger, logFileOf, reopenLog } from '../logger';
 import { type ConnectionInfo, gpidOf } from '../Server';
 import { ControlServer } from './control';
 import { type ControlTarget, type StopInfo, controlHandler } from './ControlApi';
 import { type StatusReport, toWorkerStatus } from './messages';
 import { releasePidFile, writePidFile } from './pidFile';
+import { registerApp } from './registry';
 import { LagMeter } from './worker';
 
 /**
@@ -20,6 +21,7 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
   private readonly loop = new LagMeter();
   private stopping: Promise<void> | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+  private unregister: (() => void) | undefined;
 
   constructor(
     readonly app: Application,
@@ -38,8 +40,19 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
     try {
       const { stalePid } = writePidFile(this.pidFile);
       if (stalePid) this.log.warn({ stalePid, pidFile: this.pidFile }, 'replaced a stale pid file (no server answered for it)');
+      const r = registerApp({
+        id: this.app.id,
+        pid: process.pid,
+        socket: control.path,
+        pidFile: this.pidFile,
+        configFile: this.app.configFile ?? '',
+        startAt: this.startAt,
+      });
+      this.unregister = r.unregister;
+      if (r.problem) this.log.warn({ problem: r.problem }, `not listed by \`beyod list\`: ${r.problem}`);
       await server.startWorker(1, process.pid);
     } catch (e) {
+      this.unregister?.();
       await control.close(() => releasePidFile(this.pidFile));
       throw e;
     }
@@ -53,12 +66,14 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
     const noReload = () => this.log.warn('reload needs the master/worker mode; in single-process mode restart instead');
     on('SIGUSR1', noReload);
     on('SIGHUP', noReload);
+    on('SIGUSR2', () => void this.reopenLogs());
     this.log.info({ pidFile: this.pidFile }, 'started in single-process mode');
   }
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.app.server.stopWorker(undefined, 'stop');
+      this.unregister?.();
       await this.control?.close(() => releasePidFile(this.pidFile));
       for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
       this.emit('stopped');
@@ -67,7 +82,26 @@ export class SingleProcess extends EventEmitter implements ControlTarget {
   }
 
   hello() {
-    return { beyod: true as const, id: this.app.id, pid: process.pid, pidFile: this.pidFile, singleProcess: true };
+    return {
+      beyod: true as const,
+      id: this.app.id,
+      pid: process.pid,
+      pidFile: this.pidFile,
+      singleProcess: true,
+      configFile: this.app.configFile ?? '',
+      logFile: logFileOf(this.log),
+      startAt: this.startAt,
+    };
+  }
+
+  /** Reopen the log file (logrotate moved it); SIGUSR2 does the same. */
+  reopenLogs(): { logFile: string } {
+    const logFile = logFileOf(this.log);
+    if (logFile) {
+      reopenLog(this.log);
+      this.log.info({ logFile }, 'log file reopened');
+    }
+    return { logFile };
   }
 
   beginStop(): StopInfo {

@@ -14,6 +14,11 @@ export interface ForkOptions {
   execArgv?: string[];
   /** Extra environment for workers. */
   env?: Record<string, string>;
+  /**
+   * Where workers' output goes: their log records, stdout and stderr come through pipes and
+   * are written here (see collectWorkerOutput). Unset: workers share the master's stdout.
+   */
+  output?: { write(lines: string): void; reopen?(): void; readonly file?: string };
 }
 
 /** One worker process, from fork to exit. */

@@ -99,6 +99,8 @@ export async function runWorker(app: Application): Promise<void> {
           report();
           await stopped;
           report();
+          // its last figures, after the drain: the master's counters carry them over
+          send({ t: 'beyod:stats', stats: server.getStats(), lag: loop.get() });
         }
         await syncWithMaster();
       } catch (e) {

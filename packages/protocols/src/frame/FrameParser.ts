@@ -12,6 +12,8 @@ export const HEADER_SIZE = 4;
  * anything more is buffered.
  */
 export class FrameParser extends Parser<Buffer | string, Buffer | string> {
+  /** Its name in `beyod connections`. */
+  override readonly protocol: string = 'frame';
   /** What decode() returns: the payload as a Buffer, or decoded as UTF-8 text. */
   encoding: 'buffer' | 'utf8' = 'buffer';
 

@@ -41,6 +41,12 @@ const MAX_LEADING_EMPTY = 64;
  * connection belongs to another parser: this one hands it every byte, packet and message.
  */
 export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
+  /** Its name in `beyod connections`; a connection switched to another protocol shows that one's. */
+  override readonly protocol: string = 'http';
+  override protocolOf(conn: Endpoint): string {
+    const to = switchedParser(conn);
+    return to ? (to.protocol ?? to.constructor.name) : this.protocol;
+  }
   override maxPacketSize = 8 * 1024 * 1024;
   /**
    * HTTP is a byte stream: a dropped write would shift every later response. Past the

@@ -71,6 +71,8 @@ let nextPos = 0;
  * server's input too.
  */
 export class RespParser extends Parser<RespValue, ReadonlyArray<RedisArg>> {
+  /** Its name in `beyod connections`. */
+  override readonly protocol: string = 'resp';
   /** Redis's own proto-max-bulk-len is 512 MiB; a reply may be a little over one bulk string. */
   override maxPacketSize = 512 * 1024 * 1024 + 1024;
   /** Decode bulk strings as Buffers (views, not copies) instead of UTF-8 strings. */

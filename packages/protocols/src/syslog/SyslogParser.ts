@@ -32,6 +32,8 @@ interface State {
  * after it.
  */
 export class SyslogParser extends Parser<SyslogMessage, SyslogInput | string> {
+  /** Its name in `beyod connections`. */
+  override readonly protocol: string = 'syslog';
   /** Longest message accepted, framing included (bytes). RFC 5425 asks receivers for at least 2 KiB. */
   override maxPacketSize = 64 * 1024;
   /** TCP framing: detected per connection ('auto'), or forced. Also how encode() frames on streams. */

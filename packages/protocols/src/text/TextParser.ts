@@ -10,6 +10,8 @@ const CR = 13;
  * once, not once per chunk.
  */
 export class TextParser extends Parser<string, string> {
+  /** Its name in `beyod connections`. */
+  override readonly protocol: string = 'text';
   override maxPacketSize = 1024 * 1024;
 
   override input(buffer: Buffer, connection: Endpoint): number {

@@ -42,6 +42,8 @@ const WHOLE_FRAME = 64 * 1024;
  * compressed.
  */
 export class WebSocketFrameParser extends Parser<unknown, unknown> {
+  /** Its name in `beyod connections`. */
+  override readonly protocol: string = 'websocket';
   /** Largest message (all its fragments; inflated size too when compressed) in bytes. */
   maxPayload = 1024 * 1024;
   /** Most frames one message may come in (0 = no limit). */
