@@ -116,7 +116,10 @@ export function endReport(): void {
   const others = othersLoad(r);
   const dirty = (() => {
     try {
-      return execSync('git status --porcelain --untracked-files=no', { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+      // RESULTS.md itself is rewritten by bench:all as it goes: not a change of what is measured
+      return (
+        execSync("git status --porcelain --untracked-files=no -- . ':!bench/RESULTS.md'", { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
+      );
     } catch {
       return false;
     }
