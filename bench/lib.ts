@@ -35,13 +35,107 @@ export function fmt(n: number): string {
   return n.toFixed(2);
 }
 
+/** Print a Markdown table (and keep it for the report block, when a report was begun). */
 export function printTable(title: string, header: string[], rows: Array<Array<string | number>>): void {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const w = header.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
+  const lines = [
+    `| ${header.map((h, i) => h.padEnd(w[i]!)).join(' | ')} |`,
+    `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`,
+    ...cells.slice(1).map((r) => `| ${r.map((c, i) => String(c).padEnd(w[i]!)).join(' | ')} |`),
+  ];
   console.log(`\n${title}`);
-  console.log(`| ${header.map((h, i) => h.padEnd(w[i]!)).join(' | ')} |`);
-  console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
-  for (const r of cells.slice(1)) console.log(`| ${r.map((c, i) => String(c).padEnd(w[i]!)).join(' | ')} |`);
+  for (const l of lines) console.log(l);
+  report?.parts.push(`${title}\n\n${lines.join('\n')}`);
+}
+
+// ---- the report block: what bench/RESULTS.md holds for a bench (bench/all.ts pastes it) ----
+
+/** Ticks (USER_HZ) the whole machine spent busy, and this process with its reaped children. */
+function cpuTicks(): { busy: number; own: number } {
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = cpu[0]! + cpu[1]! + cpu[2]! + cpu[5]! + cpu[6]! + (cpu[7] ?? 0);
+    const f = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    // utime stime cutime cstime: children count once they exited and were reaped (every server a bench starts)
+    const own = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    return { busy, own };
+  } catch {
+    return { busy: NaN, own: NaN };
+  }
+}
+
+interface Report {
+  name: string;
+  command: string;
+  started: number;
+  ticks: { busy: number; own: number };
+  parts: string[];
+}
+let report: Report | undefined;
+
+/** CPU the rest of the machine used while a report ran, in cores (NaN off Linux). */
+function othersLoad(r: Report): number {
+  const now = cpuTicks();
+  const seconds = (Date.now() - r.started) / 1000;
+  return (now.busy - r.ticks.busy - (now.own - r.ticks.own)) / 100 / seconds;
+}
+
+/**
+ * Start the block this bench prints for bench/RESULTS.md. `name` is the npm script's suffix
+ * (bench:<name>); the exact command is rebuilt from this process's arguments.
+ */
+export function beginReport(name: string): void {
+  const args = process.argv.slice(2);
+  report = {
+    name,
+    command: `npm run bench:${name}${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+    started: Date.now(),
+    ticks: cpuTicks(),
+    parts: [],
+  };
+}
+
+/** A paragraph of the report block (printed now as well). */
+export function note(text: string): void {
+  console.log(`\n${text}`);
+  report?.parts.push(text);
+}
+
+/**
+ * Print the report block between `<!-- bench:NAME -->` markers: date, commit, machine, the
+ * exact command, how busy the rest of the machine was during the run (other processes' CPU,
+ * from /proc/stat minus this bench's own processes), the tables and notes. A run during which
+ * other work used more than a tenth of a core is marked PROVISIONAL.
+ */
+export function endReport(): void {
+  const r = report;
+  if (r === undefined) return;
+  report = undefined;
+  const others = othersLoad(r);
+  const dirty = (() => {
+    try {
+      // RESULTS.md itself is rewritten by bench:all as it goes: not a change of what is measured
+      return (
+        execSync("git status --porcelain --untracked-files=no -- . ':!bench/RESULTS.md'", { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
+      );
+    } catch {
+      return false;
+    }
+  })();
+  const load = Number.isNaN(others)
+    ? 'other load: unknown (no /proc)'
+    : others > 0.1
+      ? `**PROVISIONAL**: other processes used ${others.toFixed(2)} cores on average during the run; re-run on a quiet machine`
+      : `quiet machine: other processes used ${others.toFixed(2)} cores on average during the run`;
+  const head = [
+    `Run: ${machine()}${dirty ? ' (with uncommitted changes)' : ''}, ${Math.round((Date.now() - r.started) / 1000)} s.`,
+    `Command: \`${r.command}\``,
+    `Load: ${load}.`,
+  ];
+  const block = [`<!-- bench:${r.name} -->`, head.join('  \n'), ...r.parts, `<!-- /bench:${r.name} -->`].join('\n\n');
+  console.log(`\n${block}`);
 }
 
 /** Run a TypeScript file in a child process (with the CLI's loader); resolves with the child. */

@@ -6,7 +6,7 @@
  * Goal: beyod <= 1.2x the bare server. Usage: npm run bench:connections [-- N rounds [kinds]]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { REGISTER, machine, median, printTable, stopChild } from '../lib';
+import { beginReport, endReport, machine, median, printTable, REGISTER, stopChild } from '../lib';
 
 const N = Number(process.argv[2] ?? 8000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -90,6 +90,7 @@ async function once(kind: 'beyod' | 'bare'): Promise<PerConn> {
 }
 
 (async () => {
+  beginReport('connections');
   console.log(`bench/connections — ${machine()}`);
   console.log(`${N} idle connections, each sent one line and got it back; ${rounds} rounds, fresh processes`);
   const r = { beyod: [] as PerConn[], bare: [] as PerConn[] };
@@ -114,6 +115,7 @@ async function once(kind: 'beyod' | 'bare'): Promise<PerConn> {
     ['measure', 'beyod text echo', 'bare node:net line echo', 'ratio'],
     [row('RSS', 'rss'), row('JS heap total', 'heapTotal'), row('JS heap used', 'heap'), row('external (buffers)', 'external')],
   );
+  endReport();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

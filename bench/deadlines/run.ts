@@ -10,7 +10,7 @@
  * Usage: npm run bench:deadlines [-- connections]  (runs node with --expose-gc)
  */
 import { DeadlineEntry, DeadlineWheel } from '@beyod/core/internal';
-import { machine, printTable } from '../lib';
+import { beginReport, endReport, machine, printTable } from '../lib';
 
 const N = Number(process.argv[2] ?? 10000);
 const REARMS = 1_000_000;
@@ -48,6 +48,7 @@ async function cpuPerSecond(setup: () => () => void, ms = 3000): Promise<number>
 }
 
 (async () => {
+  beginReport('deadlines');
   console.log(`bench/deadlines — ${machine()}`);
   console.log(`${N} connections, ${REARMS.toLocaleString('en-US')} re-arms, ${IDLE_MS / 1000} s deadlines`);
   const conns = Array.from({ length: N }, () => new Conn());
@@ -129,6 +130,7 @@ async function cpuPerSecond(setup: () => () => void, ms = 3000): Promise<number>
       ['a node timer per deadline', timerArm.toFixed(1), timerIdle.toFixed(2), '1 Timeout'],
     ],
   );
+  endReport();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { firstLine, freePort, machine, median, printTable, stopChild, waitPort } from '../lib';
+import { beginReport, endReport, firstLine, freePort, machine, median, printTable, stopChild, waitPort } from '../lib';
 
 const seconds = process.argv[2] ?? '5';
 const rounds = Number(process.argv[3] ?? 3);
@@ -77,6 +77,7 @@ async function measure(impl: Impl, scenario: string): Promise<Result> {
 }
 
 (async () => {
+  beginReport('dispatcher');
   const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
   console.log(`bench/dispatcher — ${machine()}`);
   console.log(`${seconds} s per measurement (after 1 s of warm-up), ${rounds} rounds, beyod and redis alternating`);
@@ -123,6 +124,7 @@ async function measure(impl: Impl, scenario: string): Promise<Result> {
       ];
     }),
   );
+  endReport();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -1,9 +1,13 @@
 /*
  * Frame-echo load: `conns` connections each keep `window` frames of `size` bytes in flight
- * (pipelined), for `seconds`. Prints {"msgs": received frames, "seconds": measured time}.
+ * (pipelined), for `seconds`. Prints {"msgs": received frames, "seconds": measured time}, and
+ * "cpu": the server's own CPU seconds over the same window when BENCH_SERVER_PID names it.
  * The client only counts bytes and writes pre-built buffers, so the server is the bottleneck.
  */
 import * as net from 'node:net';
+import { cpuSeconds } from '../lib';
+
+const serverPid = Number(process.env.BENCH_SERVER_PID ?? NaN);
 
 const [host, portArg, connsArg = '50', windowArg = '64', sizeArg = '32', secondsArg = '5', unixPath] = process.argv.slice(2);
 const port = Number(portArg);
@@ -53,11 +57,13 @@ for (let i = 0; i < conns; i++) {
 setTimeout(() => {
   measuring = true;
   const t0 = process.hrtime.bigint();
+  const cpu0 = cpuSeconds(serverPid);
   setTimeout(() => {
     measuring = false;
     stop = true;
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(JSON.stringify({ msgs: received, seconds: secs }));
+    const cpu = cpuSeconds(serverPid) - cpu0;
+    console.log(JSON.stringify({ msgs: received, seconds: secs, ...(Number.isNaN(cpu) ? {} : { cpu }) }));
     for (const s of sockets) s.destroy();
   }, seconds * 1000);
 }, 1000);

@@ -13,7 +13,7 @@ import { type ChildProcess, fork, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { StatusReport } from '@beyod/core';
 import type { LoadReport } from '../../test-helpers/echoLoad';
-import { REGISTER, ROOT, machine, median, printTable } from '../lib';
+import { REGISTER, ROOT, beginReport, endReport, machine, median, note, printTable } from '../lib';
 import { BIN, type CliApp, cliStatus, startCliApp, stopCliApp } from './cliApp';
 
 const CONFIG = path.join(ROOT, 'packages/cli/test/fixtures/handoff/config/main.ts');
@@ -121,8 +121,11 @@ async function round(handoff: boolean): Promise<Round> {
 }
 
 (async () => {
+  beginReport('handoff');
   console.log(`bench/process/handoff — ${machine()}`);
-  console.log(`${wsClients} WebSocket + ${frameClients} frame clients on 2 workers, each sending every 10 ms (at most 100 unanswered)`);
+  note(
+    `Issue 16: a rolling \`beyod reload\` of 2 workers under ${wsClients} WebSocket + ${frameClients} frame clients, each sending a numbered message every 10 ms (at most 100 unanswered), with live handoff and with \`handoff: false\` (the connections drain, get their 1001 and reconnect). Goal: no disconnect, no lost message.`,
+  );
   const rows: Array<Array<string | number>> = [];
   for (const handoff of [true, false]) {
     const rs: Round[] = [];
@@ -160,6 +163,7 @@ async function round(handoff: boolean): Promise<Round> {
     ],
     rows,
   );
+  endReport();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

@@ -12,8 +12,8 @@ import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { StatusReport } from '@beyod/core';
-import { ROOT, machine, median, output, percentile, printTable, runTs } from '../lib';
 import { BIN, type CliApp, cliStatus, startCliApp, stopCliApp } from './cliApp';
+import { beginReport, endReport, machine, median, output, percentile, printTable, ROOT, runTs } from '../lib';
 
 const CONFIG = path.join(ROOT, 'bench/echo/app/config/main.ts');
 const respawns = Number(process.argv[2] ?? 10);
@@ -118,6 +118,7 @@ async function echoThroughput(workers: number, work = 0): Promise<number> {
 }
 
 (async () => {
+  beginReport('process');
   console.log(`bench/process — ${machine()}`);
   const times = await respawnLatency();
   printTable(
@@ -142,8 +143,14 @@ async function echoThroughput(workers: number, work = 0): Promise<number> {
   const one: number[] = [];
   const two: number[] = [];
   for (let i = 0; i < 3; i++) {
-    one.push(await echoThroughput(1));
-    two.push(await echoThroughput(2));
+    // alternate the order, so neither always runs on a warmer (or busier) machine
+    if (i % 2 === 0) {
+      one.push(await echoThroughput(1));
+      two.push(await echoThroughput(2));
+    } else {
+      two.push(await echoThroughput(2));
+      one.push(await echoThroughput(1));
+    }
   }
   const r1 = median(one);
   const r2 = median(two);
@@ -161,8 +168,13 @@ async function echoThroughput(workers: number, work = 0): Promise<number> {
   const heavy1: number[] = [];
   const heavy2: number[] = [];
   for (let i = 0; i < 3; i++) {
-    heavy1.push(await echoThroughput(1, WORK));
-    heavy2.push(await echoThroughput(2, WORK));
+    if (i % 2 === 0) {
+      heavy1.push(await echoThroughput(1, WORK));
+      heavy2.push(await echoThroughput(2, WORK));
+    } else {
+      heavy2.push(await echoThroughput(2, WORK));
+      heavy1.push(await echoThroughput(1, WORK));
+    }
   }
   const h1 = median(heavy1);
   const h2 = median(heavy2);
@@ -174,6 +186,7 @@ async function echoThroughput(workers: number, work = 0): Promise<number> {
       [2, h2, `${(h2 / h1).toFixed(2)}x`],
     ],
   );
+  endReport();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

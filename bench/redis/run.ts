@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as net from 'node:net';
-import { freePort, machine, median, output, printTable, runTs } from '../lib';
+import { beginReport, endReport, freePort, machine, median, output, printTable, runTs } from '../lib';
 
 const seconds = process.argv[2] ?? '5';
 const rounds = Number(process.argv[3] ?? 3);
@@ -55,6 +55,7 @@ async function once(client: ClientKind, port: number, conns: number, window: num
 }
 
 (async () => {
+  beginReport('redis');
   const { port, proc } = await startRedis();
   try {
     const version = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 3).join(' ');
@@ -65,7 +66,8 @@ async function once(client: ClientKind, port: number, conns: number, window: num
       const rate: Record<ClientKind, number[]> = { beyod: [], ioredis: [], 'ioredis-auto': [] };
       const cpu: Record<ClientKind, number[]> = { beyod: [], ioredis: [], 'ioredis-auto': [] };
       for (let i = 0; i < rounds; i++) {
-        for (const client of CLIENTS) {
+        // alternate the order, so no client always runs on a warmer (or busier) machine
+        for (const client of i % 2 === 0 ? CLIENTS : [...CLIENTS].reverse()) {
           const r = await once(client, port, conns, window);
           rate[client].push(r.rate);
           cpu[client].push(r.cpuUs);
@@ -84,8 +86,11 @@ async function once(client: ClientKind, port: number, conns: number, window: num
     }
     printTable('redis GET/SET (median)', ['load', 'client', 'ops/s', 'client CPU µs/op', 'redis.Client ÷ this'], rows);
   } finally {
+    const gone = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGKILL');
+    await gone;
   }
+  endReport();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

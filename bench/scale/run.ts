@@ -14,7 +14,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cpuSeconds, firstLine, freePort, machine, median, printTable, runTs, stopChild, waitPort } from '../lib';
+import { beginReport, cpuSeconds, endReport, firstLine, freePort, machine, median, printTable, runTs, stopChild, waitPort } from '../lib';
 
 const seconds = process.argv[2] ?? '5';
 const rounds = Number(process.argv[3] ?? 3);
@@ -131,6 +131,7 @@ async function measure(kind: Kind): Promise<Record<string, number>> {
 }
 
 (async () => {
+  beginReport('scale');
   const haveRedis = spawnSync('redis-server', ['--version']).status === 0 && spawnSync('redis-cli', ['--version']).status === 0;
   console.log(`bench/scale — ${machine()}`);
   console.log(`${seconds} s per measurement, ${rounds} rounds, ${workers} workers (one GPID channel each), ${publishers} publishers`);
@@ -162,6 +163,7 @@ async function measure(kind: Kind): Promise<Record<string, number>> {
       m(k, 'cpuUsPerDelivery').toFixed(2),
     ]),
   );
+  endReport();
 })().catch((e) => {
   console.error(e);
   process.exit(1);

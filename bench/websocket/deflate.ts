@@ -14,7 +14,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import WebSocket from 'ws';
-import { machine, option, table } from '../http/common';
+import { option } from '../http/common';
+import { beginReport, endReport, printTable } from '../lib';
 
 const connections = option('connections', 500);
 const duration = option('duration', 5);
@@ -123,15 +124,15 @@ async function run(kind: string): Promise<Array<string | number>> {
 }
 
 async function main(): Promise<void> {
+  beginReport('websocket-deflate');
   const rows: Array<Array<string | number>> = [];
   for (const kind of KINDS) rows.push(await run(kind));
-  console.log(
-    table(
-      ['server', 'compressed', 'KiB RSS / conn', 'KiB heap / conn', 'KiB external / conn', 'echoes/s', 'server CPU ms / 1000 echoes'],
-      rows,
-    ),
+  printTable(
+    `permessage-deflate: ${connections} connections, messages of ${size} bytes`,
+    ['server', 'compressed', 'KiB RSS / conn', 'KiB heap / conn', 'KiB external / conn', 'echoes/s', 'server CPU ms / 1000 echoes'],
+    rows,
   );
-  console.log(`\n${connections} connections, messages of ${size} bytes; ${machine()}`);
+  endReport();
 }
 
 void main();

@@ -52,7 +52,10 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
   private out: SendBuffer | null = null;
   /** Bytes sent in the last turn that sent anything: sizes the next turn's buffer. */
   private lastTurn = 0;
+  /** A flush is due: on the next tick, or at the end of the parsing under way (drain()). */
   private flushScheduled = false;
+  /** Parsing received bytes (drain()): what is sent meanwhile is written when it is done. */
+  private parsing = false;
   /** Over maxSendBuffer, not drained yet. */
   private full = false;
   /** Paused by the user (pause()). */
@@ -202,18 +205,30 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
     this.drain();
   }
 
-  /** Parse what was received, while allowed; an emptied receive buffer is let go. */
+  /**
+   * Parse what was received, while allowed; an emptied receive buffer is let go. What the
+   * messages' handlers sent is written when the parsing is done (one write for the read, as
+   * at the end of the turn, without a tick of its own); a drain inside a drain (resume() from a
+   * handler) leaves it to the outer one.
+   */
   private drain(): void {
     const rb = this.rb;
     if (rb === null) return;
-    this.parse(rb);
+    const outer = this.parsing;
+    this.parsing = true;
+    try {
+      this.parse(rb);
+    } finally {
+      this.parsing = outer;
+    }
     if (rb.length === 0 && this.rb === rb) this.rb = null;
+    if (!outer && this.flushScheduled) this.flush();
   }
 
   private parse(rb: ReceiveBuffer): void {
-    const parser = this.parser;
-    const max = parser.maxPacketSize;
-    const fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
+    let parser = this.parser;
+    let max = parser.maxPacketSize;
+    let fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
     while (rb.length > 0 && !this.paused && !this.flowPaused && !this.closing) {
       let n = this.packetLength;
       if (n === 0) {
@@ -277,7 +292,27 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
       }
       this.messagesIn++;
       this.dispatchMessage(message);
+      if (this.parser !== parser) {
+        // the message switched protocols (_switchParser): what follows is the new parser's
+        parser = this.parser;
+        max = parser.maxPacketSize;
+        fast = parser.inputAt !== undefined && parser.decodeAt !== undefined;
+      }
     }
+  }
+
+  /**
+   * @internal Hand this connection to another protocol for good (HTTP's 101 Switching
+   * Protocols): what is received from now on — and what was received but not parsed yet — is
+   * framed and decoded by `parser`, what is sent is encoded by it, and `state` is its
+   * parserState. The connection calls the new parser itself (its fast paths included), rather
+   * than the old one forwarding every byte and message to it.
+   */
+  _switchParser(parser: Parser<unknown, unknown>, state: unknown): void {
+    this.parser = parser;
+    this.parserState = state;
+    this.packetLength = 0;
+    this.needMore = false;
   }
 
   /**
@@ -297,7 +332,9 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
 
   /**
    * Encode `message` with the parser (or send it as it is when `raw`) and queue it. Everything
-   * sent in one event-loop turn is written at the end of the turn in one system call: small
+   * sent in one event-loop turn is written at the end of the turn in one system call (what the
+   * handlers of a read's messages send: as soon as the read is parsed, without waiting for a
+   * tick — the write a node:net server would make in its 'data' listener): small
    * messages are joined into one buffer (a write call per message costs more than copying a
    * few hundred bytes), large ones are passed as they are.
    *
@@ -366,7 +403,8 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
     this.messagesOut++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(flushSoon, this);
+      // sent while parsing: drain() writes it when done; else at the end of this turn
+      if (!this.parsing) process.nextTick(flushSoon, this);
     }
     if (!this.full && socket.writableLength + out.length > this.maxSendBuffer) {
       this.full = true;
@@ -379,7 +417,7 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
     return !this.full;
   }
 
-  /** Write what send() queued. Runs once per event-loop turn (and before a close). */
+  /** Write what send() queued. Runs once per read parsed or event-loop turn (and before a close). */
   protected flush(): void {
     this.flushScheduled = false;
     const socket = this.socket;
@@ -388,13 +426,18 @@ export abstract class BaseConnection implements Endpoint, DeadlineOwner {
     // let the send buffer go with the data: an idle connection holds none
     this.out = null;
     this.lastTurn = out.length;
-    const parts = out.take();
     if (socket === null || socket.destroyed) return;
-    if (parts.length === 1) socket.write(parts[0]!);
-    else if (parts.length > 1) {
-      socket.cork();
-      for (const p of parts) socket.write(p);
-      socket.uncork();
+    // the common turn: one string, written as it is (no array for it)
+    const one = out.takeString();
+    if (one !== null) socket.write(one);
+    else {
+      const parts = out.take();
+      if (parts.length === 1) socket.write(parts[0]!);
+      else if (parts.length > 1) {
+        socket.cork();
+        for (const p of parts) socket.write(p);
+        socket.uncork();
+      }
     }
     // While full, each flush ends with a marker: when the last one is written out, the
     // buffer is empty (drained).

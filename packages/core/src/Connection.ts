@@ -76,8 +76,20 @@ export class Connection extends BaseConnection {
     return this.listener.logger;
   }
 
+  /** As call('onMessage', …), written out: the per-message path reads the hook and method by name (no keyed lookups). */
   protected dispatchMessage(message: unknown): void {
-    this.call('onMessage', new MessageEvent(this, message));
+    const handler = this.handler as Handler & { beforeMessage?: (e: MessageEvent) => boolean | void };
+    const event = new MessageEvent(this, message);
+    try {
+      const hook = handler.beforeMessage;
+      if (hook !== undefined && hook.call(handler, event) === false) return;
+      const r = handler.onMessage(event);
+      if (r !== undefined && r !== null && typeof (r as Promise<unknown>).then === 'function') {
+        (r as Promise<unknown>).then(undefined, (e: unknown) => this.handlerFailed('onMessage', e));
+      }
+    } catch (e) {
+      this.handlerFailed('onMessage', e);
+    }
   }
 
   protected dispatchBadPacket(error: BeyodError): void {

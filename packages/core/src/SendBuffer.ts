@@ -1,7 +1,15 @@
+import { utf8Write } from './bytes';
+
 /** Buffers at least this large are written as they are; smaller ones are copied together. */
 export const JOIN_LIMIT = 16 * 1024;
-/** Smallest accumulation buffer: under 4 KiB, Buffer.allocUnsafe slices Node's shared pool. */
-const MIN_ACC = 4000;
+/**
+ * Smallest accumulation buffer. Buffer.allocUnsafe slices Node's shared 8 KiB pool for sizes
+ * under 4 KiB; a fresh pool costs a native allocation, so a turn takes about what the last one
+ * sent (a 4000-byte minimum took half a pool per turn: a tenth of a small WebSocket echo's time).
+ */
+const MIN_ACC = 256;
+/** Smallest buffer once a turn has outgrown its first one. */
+const GROW_ACC = 4000;
 const MAX_ACC = 64 * 1024;
 
 /**
@@ -17,7 +25,8 @@ export class SendBuffer {
   /** acc[segStart, accLen) is the part not yet sealed into `parts`. */
   private segStart = 0;
   private accLen = 0;
-  private parts: Buffer[] = [];
+  /** Sealed pieces, in order (made when a turn sends more than one string). */
+  private parts: Buffer[] | null = null;
   /**
    * A turn's first small string, kept as it is until something else is sent in the same turn:
    * a lone string goes to the socket as a string (written from a stack buffer by libuv), so the
@@ -38,7 +47,7 @@ export class SendBuffer {
     if (this.first !== null) this.spill();
     if (n >= JOIN_LIMIT) {
       this.seal();
-      this.parts.push(b);
+      (this.parts ??= []).push(b);
     } else {
       this.reserve(n);
       b.copy(this.acc as Buffer, this.accLen);
@@ -60,9 +69,21 @@ export class SendBuffer {
       return;
     }
     this.reserve(worst);
-    const n = (this.acc as Buffer).write(s, this.accLen, 'utf8');
+    const n = utf8Write(this.acc as Buffer, s, this.accLen);
     this.accLen += n;
     this.length += n;
+  }
+
+  /** A 2-byte unsigned big-endian integer (a frame header), without a Buffer of its own. */
+  appendUInt16BE(v: number): void {
+    if (this.first !== null) this.spill();
+    this.reserve(2);
+    const acc = this.acc as Buffer;
+    const i = this.accLen;
+    acc[i] = (v >>> 8) & 0xff;
+    acc[i + 1] = v & 0xff;
+    this.accLen = i + 2;
+    this.length += 2;
   }
 
   /** A 4-byte unsigned big-endian integer (a length header), without a Buffer of its own. */
@@ -84,23 +105,36 @@ export class SendBuffer {
     const s = this.first as string;
     this.first = null;
     this.reserve(s.length * 3);
-    this.accLen += (this.acc as Buffer).write(s, this.accLen, 'utf8');
+    this.accLen += utf8Write(this.acc as Buffer, s, this.accLen);
   }
 
   private reserve(n: number): void {
     const acc = this.acc;
     if (acc !== null && acc.length - this.accLen >= n) return;
     this.seal();
-    this.acc = Buffer.allocUnsafe(Math.max(MIN_ACC, n, Math.min(this.lastTurn, MAX_ACC)));
+    // The turn's first buffer: room for what the last turn sent and a quarter more (turns of a
+    // connection look alike). A turn that outgrows it sends more than usual: grow faster.
+    const size = acc === null ? this.lastTurn + (this.lastTurn >> 2) : Math.max(GROW_ACC, this.length * 2);
+    this.acc = Buffer.allocUnsafe(Math.max(MIN_ACC, n, Math.min(size, MAX_ACC)));
     this.segStart = 0;
     this.accLen = 0;
   }
 
   private seal(): void {
     if (this.acc !== null && this.accLen > this.segStart) {
-      this.parts.push(this.acc.subarray(this.segStart, this.accLen));
+      (this.parts ??= []).push(this.acc.subarray(this.segStart, this.accLen));
       this.segStart = this.accLen;
     }
+  }
+
+  /** When all it holds is one string (the common one-answer turn): that string, and it is empty after. Else null. */
+  takeString(): string | null {
+    const s = this.first;
+    if (s === null) return null;
+    this.first = null;
+    this.lastTurn = this.length;
+    this.length = 0;
+    return s;
   }
 
   /** Everything held, in order, as few pieces as possible; the buffer is empty after. */
@@ -113,9 +147,9 @@ export class SendBuffer {
       return [s];
     }
     this.seal();
-    const parts = this.parts;
+    const parts = this.parts ?? [];
     this.lastTurn = this.length;
-    this.parts = [];
+    this.parts = null;
     this.length = 0;
     // let the accumulation buffer go with the data: an idle connection holds no memory
     this.acc = null;
@@ -124,7 +158,7 @@ export class SendBuffer {
 
   clear(): void {
     this.first = null;
-    this.parts = [];
+    this.parts = null;
     this.length = 0;
     this.acc = null;
   }

@@ -3,6 +3,7 @@
 // release. Everything public is here too, so one import is enough.
 export * from './index';
 export { BaseConnection } from './BaseConnection';
+export { latin1Slice, utf8Write } from './bytes';
 export { isPlainObject } from './config';
 export { type HandoffAttempt, formatPeer, setConnectionIdBase } from './Connection';
 export { stopReading } from './handoff';

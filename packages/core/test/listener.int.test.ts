@@ -83,6 +83,44 @@ describe('Listener: echo over every transport', () => {
     expect(s.bytesIn).toBe(one.length + many.length);
   });
 
+  it("what a read's handlers send is written in one write, before that read's 'data' event is over", async () => {
+    const l = await startListener({});
+    const c = await client(l);
+    c.write(mkFrame('first'));
+    await c.waitBytes(9);
+    const conn = [...l.connections.values()][0]!;
+    const socket = conn.rawSocket!;
+    // system calls: a write, or the writes between a cork() and its uncork() (one writev)
+    let writes = 0;
+    let corked = false;
+    const s = socket as unknown as Record<'write' | 'cork' | 'uncork', (...a: unknown[]) => unknown>;
+    const [write, cork, uncork] = [s.write, s.cork, s.uncork].map((f) => f.bind(socket));
+    s.write = (...a) => {
+      if (!corked) writes++;
+      return write!(...a);
+    };
+    s.cork = () => {
+      corked = true;
+      writes++;
+      return cork!();
+    };
+    s.uncork = () => {
+      corked = false;
+      return uncork!();
+    };
+    // a listener added after the connection's own runs after it, in the same emit
+    const seen: number[] = [];
+    socket.on('data', () => seen.push(writes));
+    const many = Buffer.concat(Array.from({ length: 50 }, (_, i) => mkFrame(`m${i}`)));
+    c.write(many);
+    await c.waitBytes(9 + many.length);
+    expect(unframe(c.received).map(String).slice(1)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    // every read was answered within its own 'data' event, in one system call (however the kernel split the 50 frames)
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen).toEqual(seen.map((_, i) => i + 1));
+    expect(writes).toBe(seen.length);
+  });
+
   it('tcp over IPv6 ([::1])', async () => {
     const l = await startListener({ listen: 'tcp://[::1]:0' });
     expect(l.address).toMatch(/^\[::1\]:\d+$/);

@@ -105,6 +105,31 @@ describe('http: requests and responses', () => {
     expect(l.connections.size).toBe(1);
   });
 
+  it("'finish' and 'close' come once, after end(), to listeners added before, just after, or turns later", async () => {
+    const seen: string[] = [];
+    class Finish extends http.Handler {
+      override onRequest(req: http.HttpRequest, res: http.HttpResponse): void {
+        if (req.path === '/before') res.on('finish', () => seen.push('before finish')).on('close', () => seen.push('before close'));
+        res.end('x');
+        seen.push('ended');
+        if (req.path === '/after') res.once('finish', () => seen.push('after finish'));
+        if (req.path === '/later')
+          setTimeout(() => {
+            seen.push('later listening');
+            res.on('close', () => seen.push('later close'));
+          }, 20);
+      }
+    }
+    const l = await startHttp(cleanup, Finish);
+    const c = await rawClient(cleanup, l);
+    c.write('GET /before HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\nGET /later HTTP/1.1\r\nHost: x\r\n\r\n');
+    await responses(c, 3);
+    await until(() => seen.includes('later close'), 2000, "'close' for a listener added turns after end()");
+    await new Promise((r) => setImmediate(r));
+    // the three pipelined requests are answered in one turn; the events come on the next one
+    expect(seen).toEqual(['ended', 'ended', 'ended', 'before finish', 'before close', 'after finish', 'later listening', 'later close']);
+  });
+
   it('pipelining: responses come back in request order although the first finishes last', async () => {
     const { l } = await app();
     const c = await rawClient(cleanup, l);
@@ -260,6 +285,24 @@ describe('http: bad input and limits', () => {
     const silent = await rawClient(cleanup, l);
     await silent.waitClose(3000);
     expect(silent.received.length).toBe(0);
+  });
+
+  it('an answer slower than keepAliveTimeout is not cut by the keep-alive deadline armed before its request', async () => {
+    class Slow extends http.Handler {
+      override async onRequest(req: http.HttpRequest, res: http.HttpResponse): Promise<void> {
+        if (req.path === '/slow') await new Promise((r) => setTimeout(r, 500));
+        res.end(req.path);
+      }
+    }
+    const l = await startHttp(cleanup, Slow, {}, { class: http.Parser, keepAliveTimeout: 0.2 });
+    const c = await rawClient(cleanup, l);
+    c.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+    await responses(c, 1);
+    // at once: the keep-alive deadline the first answer armed passes while this one is worked on
+    c.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    const rs = await responses(c, 2, 3000);
+    expect(rs.map((r) => r.body.toString())).toEqual(['/fast', '/slow']);
+    await c.waitClose(3000); // then idle for keepAliveTimeout: closed
   });
 
   it('a client that disconnects mid-request leaves the server serving others', async () => {

@@ -1,6 +1,8 @@
 import { http } from '@beyod/protocols';
 import * as fc from 'fast-check';
 import { LoopHarness, splitAt } from 'test-helpers';
+import { parseHead } from '../src/http/head';
+import { parseHeadFast } from '../src/http/headFast';
 
 type Req = http.HttpRequest;
 
@@ -232,6 +234,108 @@ describe('http parser', () => {
           for (const [k, v] of (reqs[i] as (typeof reqs)[number]).headers) expect(got[i]?.headers.get(`X-${k}`)).toContain(v.trim());
         }
       }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: the fast head parser accepts only what the general one accepts, with the same result', () => {
+    // Pieces of heads, valid and not: every byte class the fast path decides on.
+    const piece = fc.constantFrom(
+      'GET',
+      'get',
+      'POST',
+      'M-SEARCH',
+      ' ',
+      '  ',
+      '\t',
+      '/',
+      '/a?b=c',
+      '*',
+      'http://h/p',
+      'é',
+      '\x7f',
+      '\0',
+      ' HTTP/1.1',
+      ' HTTP/1.0',
+      ' HTTP/1.2',
+      ' HTTP/1.10',
+      '\r\n',
+      '\r',
+      '\n',
+      'Host: x',
+      'HOST: x:80',
+      'Host: [::1]:8080',
+      'Host: a b',
+      'Host:',
+      'Content-Length: 5',
+      'content-length: 05',
+      'Content-Length: 6',
+      'Content-Length: 1x',
+      'Transfer-Encoding: chunked',
+      'Transfer-Encoding: gzip',
+      'Connection: close',
+      'Connection: Upgrade',
+      'Upgrade: WebSocket',
+      'Expect: 100-continue',
+      'X-A: v ',
+      'X-A:\tv\t',
+      'X(: v',
+      ':',
+      ': v',
+    );
+    const check = (text: string): unknown => {
+      const buf = Buffer.from(`${text}\r\n\r\n`, 'latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      if (end <= 0) return;
+      let slow: unknown;
+      try {
+        slow = parseHead(buf, 0, end, end + 4);
+      } catch (e) {
+        slow = e;
+      }
+      let fast: unknown;
+      try {
+        fast = parseHeadFast(buf, 0, buf.length);
+      } catch (e) {
+        fast = e;
+      }
+      if (fast !== undefined) expect(fast).toEqual(slow); // the same head, or the same HeadError
+      // a head without its last byte is not complete: no answer yet (and no throw)
+      expect(parseHeadFast(buf, 0, end + 3)).toBeUndefined();
+      return fast;
+    };
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 20 }), (pieces) => {
+        check(pieces.join(''));
+      }),
+      { numRuns: 5000 },
+    );
+    // request lines and header lines built from such pieces: the fast path answers often here
+    const line = fc.array(piece, { minLength: 1, maxLength: 4 }).map((p) => p.join(''));
+    let answered = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom('GET /a HTTP/1.1', 'GET /a HTTP/1.0', 'PUT /é HTTP/1.1'),
+        fc.array(line, { maxLength: 6 }),
+        (first, lines) => {
+          if (check([first, ...lines].join('\r\n')) !== undefined) answered++;
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    expect(answered).toBeGreaterThan(500);
+    // and well-formed heads (where the fast path must answer)
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...['Host: x', 'Content-Length: 5', 'Connection: close', 'X-A: v ', 'Cookie: a=1', 'Cookie: b=2']), {
+          maxLength: 6,
+        }),
+        (lines) => {
+          const text = ['GET /p?q HTTP/1.1', ...lines].join('\r\n');
+          const fast = check(text);
+          if (lines.filter((l) => l.startsWith('Host')).length === 1) expect(fast).toHaveProperty('method', 'GET');
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -1,7 +1,7 @@
 import { http, websocket } from '@beyod/protocols';
 import * as fc from 'fast-check';
 import { LoopHarness, splitAt } from 'test-helpers';
-import { unmask, unmaskInto } from '../src/websocket/frame';
+import { unmask, unmaskInto, unmaskRange } from '../src/websocket/frame';
 import { clientFrame } from './websocketTestUtil';
 
 const { Opcode, ControlFrame, ProtocolViolation } = websocket;
@@ -301,8 +301,33 @@ describe('unmasking', () => {
           expect(dst.subarray(0, dstOff).every((b) => b === 0xee) && dst.subarray(dstOff + data.length).every((b) => b === 0xee)).toBe(
             true,
           );
+          // a range of a buffer, in place, with the mask in the same buffer (as the parser does);
+          // true only when every unmasked byte is ASCII (never for 256 bytes or more: not looked at)
+          const frame = Buffer.concat([Buffer.alloc(srcOff, 0xee), mask, data, Buffer.alloc(3, 0xee)]);
+          const ascii = unmaskRange(frame, srcOff + 4, data.length, frame, srcOff);
+          const want = naive(data, mask, 0);
+          expect(frame.subarray(srcOff + 4, srcOff + 4 + data.length).equals(want)).toBe(true);
+          expect(
+            frame.subarray(0, srcOff).every((b) => b === 0xee) && frame.subarray(srcOff + 4 + data.length).every((b) => b === 0xee),
+          ).toBe(true);
+          expect(ascii).toBe(data.length < 256 && want.every((b) => b < 0x80));
         },
       ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: unmaskRange tells ASCII text (under 256 bytes) from the rest', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300, max: 0x7f }), fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.nat(), (text, m, k) => {
+        const plain = Buffer.from(text);
+        if (plain.length > 0 && k % 3 === 0) plain[k % plain.length] = 0x80 | (k & 0x7f); // one byte that is not ASCII
+        const mask = Buffer.from(m);
+        const frame = Buffer.concat([mask, naive(plain, mask, 0)]);
+        const ascii = unmaskRange(frame, 4, plain.length, frame, 0);
+        expect(frame.subarray(4).equals(plain)).toBe(true);
+        expect(ascii).toBe(plain.length < 256 && plain.every((b) => b < 0x80));
+      }),
       { numRuns: 500 },
     );
   });

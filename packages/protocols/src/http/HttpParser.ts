@@ -1,6 +1,7 @@
 import { type Encoded, type Endpoint, HANDOFF_LATER, HANDOFF_NEVER, Parser } from '@beyod/core';
 import { HttpErrorCodes } from './errors';
-import { HeadError, parseHead } from './head';
+import { HeadError, type RequestHead, parseHead } from './head';
+import { parseHeadFast } from './headFast';
 import { HttpRequest } from './HttpRequest';
 import { CONTINUE_EXPECTED, HttpState, TIMER_BODY, TIMER_HEAD, TIMER_IDLE, TIMER_NONE, arm, disarm } from './state';
 import { switchConnection, switchedParser } from './upgrade';
@@ -61,6 +62,16 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   keepAliveTimeout = 5;
   /** Seconds a client has from the first byte of a request to the last byte of its body (0 = no limit). */
   requestTimeout = 300;
+
+  constructor() {
+    super();
+    // the fast paths must not bypass a subclass's own input() or decode()
+    const self = this as Parser<unknown, unknown>;
+    if (this.input !== HttpParser.prototype.input || this.decode !== HttpParser.prototype.decode) {
+      self.inputAt = undefined;
+      self.decodeAt = undefined;
+    }
+  }
 
   /** The connection's state, created on its first use. */
   stateOf(conn: Endpoint): HttpState {
@@ -159,28 +170,38 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     while (lead < buffer.length && (buffer[lead] === CR || buffer[lead] === LF)) lead++;
     if (lead > MAX_LEADING_EMPTY) return this.refused(s, 400, HttpErrorCodes.BAD_REQUEST, 'too many empty lines before the request');
     if (lead === buffer.length) return 0;
-    if (s.timer !== TIMER_HEAD) {
-      s.startedAt = Date.now();
-      if (this.headerTimeout > 0) arm(conn, s, TIMER_HEAD, this.headerTimeout * 1000);
-      else disarm(conn, s);
-    }
     const limit = this.maxPacketSize > 0 ? Math.min(this.maxHeaderSize, this.maxPacketSize - 1) : this.maxHeaderSize;
-    const end = findHeadEnd(buffer, lead, s);
-    if (end < 0) {
-      if (end === BARE) return this.fail(conn, s, 400, HttpErrorCodes.BAD_REQUEST, 'a line of the request head does not end with CRLF');
-      if (buffer.length - lead > limit) return this.tooLargeHead(conn, s, buffer.length - lead, limit);
-      return 0;
-    }
-    const headLength = end + 4;
-    if (headLength - lead > limit) return this.tooLargeHead(conn, s, headLength - lead, limit);
-    s.scanned = 0;
-    let head;
+    // First look at this head: most often it is all here, read in one pass (no search for its end).
+    const first = s.scanned === 0;
+    let head: RequestHead | undefined;
     try {
-      head = parseHead(buffer, lead, end, headLength);
+      if (first) head = parseHeadFast(buffer, lead, Math.min(buffer.length, lead + limit + 4));
     } catch (e) {
-      if (!(e instanceof HeadError)) throw e;
-      return this.fail(conn, s, e.status, HttpErrorCodes.BAD_REQUEST, e.message);
+      return this.failHead(conn, s, e);
     }
+    if (head === undefined) {
+      if (first) {
+        s.startedAt = Date.now();
+        if (this.headerTimeout > 0) arm(conn, s, TIMER_HEAD, this.headerTimeout * 1000);
+        else disarm(conn, s);
+      }
+      const end = findHeadEnd(buffer, lead, s);
+      if (end < 0) {
+        if (end === BARE) return this.fail(conn, s, 400, HttpErrorCodes.BAD_REQUEST, 'a line of the request head does not end with CRLF');
+        if (buffer.length - lead > limit) return this.tooLargeHead(conn, s, buffer.length - lead, limit);
+        return 0;
+      }
+      const headLength = end + 4;
+      if (headLength - lead > limit) return this.tooLargeHead(conn, s, headLength - lead, limit);
+      try {
+        head = parseHeadFast(buffer, lead, headLength) ?? parseHead(buffer, lead, end, headLength);
+      } catch (e) {
+        return this.failHead(conn, s, e);
+      }
+    }
+    s.scanned = 0;
+    const headLength = head.headLength;
+    if (headLength - lead > limit) return this.tooLargeHead(conn, s, headLength - lead, limit);
     s.head = head;
     const total = head.chunked ? 0 : headLength + (head.contentLength > 0 ? head.contentLength : 0);
     if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
@@ -193,8 +214,15 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
       );
     }
     const bodyPending = head.chunked || total > buffer.length;
-    if (bodyPending) this.armBody(conn, s);
-    else disarm(conn, s);
+    if (bodyPending) {
+      if (first) s.startedAt = Date.now();
+      this.armBody(conn, s);
+    } else if (s.timer === TIMER_IDLE) {
+      // The keep-alive deadline is only forgotten, not cleared: the response re-arms it, which
+      // then costs a field write (a deadline pushed later stays where it is on the wheel); if it
+      // passes first (a slow answer), http.Handler sees HTTP armed none (s.timer) and ignores it.
+      s.timer = TIMER_NONE;
+    } else disarm(conn, s);
     // Nothing of the body here yet and the client waits for a 100: the head is a packet of its own.
     if (head.expectContinue && bodyPending && buffer.length === headLength && (head.chunked || head.contentLength > 0)) {
       s.bodyOnly = true;
@@ -213,6 +241,12 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   private armBody(conn: Endpoint, s: HttpState): void {
     if (this.requestTimeout > 0) arm(conn, s, TIMER_BODY, s.startedAt + this.requestTimeout * 1000 - Date.now());
     else disarm(conn, s);
+  }
+
+  /** parseHead refused the head: answer its status. */
+  private failHead(conn: Endpoint, s: HttpState, e: unknown): number {
+    if (!(e instanceof HeadError)) throw e;
+    return this.fail(conn, s, e.status, HttpErrorCodes.BAD_REQUEST, e.message);
   }
 
   private tooLargeHead(conn: Endpoint, s: HttpState, size: number, limit: number): number {
@@ -301,6 +335,21 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
   override decode(packet: Buffer, conn: Endpoint): HttpRequest | unknown {
     const up = switchedParser(conn);
     if (up !== undefined) return up.decode(packet, conn);
+    return this.decodeAt(packet, 0, packet.length, conn);
+  }
+
+  /**
+   * input() over buf[start, end): the connection calls it with its own buffer. A read that
+   * holds one request (no pipelining) is looked at as it is, without a view.
+   */
+  override inputAt(buf: Buffer, start: number, end: number, conn: Endpoint): number {
+    return this.input(start === 0 && end === buf.length ? buf : buf.subarray(start, end), conn);
+  }
+
+  /** decode() of buf[at, at + length): a request without a body needs no view of the packet. */
+  override decodeAt(buf: Buffer, at: number, length: number, conn: Endpoint): HttpRequest | unknown {
+    const up = switchedParser(conn);
+    if (up !== undefined) return up.decode(buf.subarray(at, at + length), conn);
     const s = this.stateOf(conn);
     if (s.error !== undefined) {
       const error = s.error;
@@ -316,9 +365,9 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
     }
     if (s.timer === TIMER_BODY) disarm(conn, s);
     let body: Buffer;
-    if (head.chunked) body = joinRanges(packet, s.chunkRanges, s.bodyBytes);
+    if (head.chunked) body = joinRanges(buf.subarray(at, at + length), s.chunkRanges, s.bodyBytes);
     else if (head.contentLength <= 0) body = EMPTY;
-    else body = s.bodyOnly ? packet : packet.subarray(head.headLength);
+    else body = buf.subarray(s.bodyOnly ? at : at + head.headLength, at + length);
     s.resetBody();
     return new HttpRequest(head, body, conn.peer);
   }
@@ -332,30 +381,32 @@ export class HttpParser extends Parser<HttpRequest | unknown, unknown> {
 
 /** findHeadEnd(): a line ends with a bare LF, or holds a CR that does not end it. */
 const BARE = -2;
+const HEAD_END = Buffer.from('\r\n\r\n');
 
 /**
- * The index of the CRLFCRLF that ends the head in `buf`, scanning line by line from the line
- * at `s.scanned` (or `lead`); -1 while it has not arrived (s.scanned is then where to resume),
- * BARE when a line ends with a bare LF or holds a bare CR — refused at once, not left to
- * time out (RFC 9112 2.2: such a line is not a line).
+ * The index of the CRLFCRLF that ends the head in `buf` (searched from `lead`, resuming where
+ * the last call stopped: `s.scanned` bytes were searched before); -1 while it has not arrived,
+ * BARE when what arrived holds a bare LF or a CR not followed by LF — refused at once, not left
+ * to time out (RFC 9112 2.2: such a line is not a line). A complete head's lines are checked
+ * by parseHead.
  */
 function findHeadEnd(buf: Buffer, lead: number, s: HttpState): number {
-  let i = Math.max(lead, s.scanned);
-  for (;;) {
-    const lf = buf.indexOf(LF, i);
-    const cr = buf.indexOf(CR, i);
-    if (lf < 0) {
-      if (cr >= 0 && cr < buf.length - 1) return BARE;
-      s.scanned = i;
-      return -1;
-    }
-    if (cr !== lf - 1 || lf === i) return BARE;
-    if (cr === i) {
-      s.scanned = 0;
-      return i - 2;
-    }
-    i = lf + 1;
+  const from = Math.max(lead, s.scanned - 3);
+  const at = buf.indexOf(HEAD_END, from);
+  if (at >= 0) {
+    s.scanned = 0;
+    return at;
   }
+  if (hasBareLineEnd(buf, Math.max(lead, s.scanned - 1))) return BARE;
+  s.scanned = buf.length;
+  return -1;
+}
+
+/** An LF at or after `from` not preceded by CR, or a CR followed by something else than LF. */
+function hasBareLineEnd(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) if (i === 0 || buf[i - 1] !== CR) return true;
+  for (let i = buf.indexOf(CR, from); i >= 0; i = buf.indexOf(CR, i + 1)) if (i + 1 < buf.length && buf[i + 1] !== LF) return true;
+  return false;
 }
 
 /**

@@ -5,6 +5,8 @@ import { type FormData, type FormOptions, parseForm } from './form';
 import { parseCookies } from './cookies';
 
 const EMPTY = Buffer.alloc(0);
+/** formOptions until the handler sets its own (it always does; one object for all requests). */
+const NO_FORM_OPTIONS: FormOptions = Object.freeze({});
 
 /**
  * One HTTP request, as decoded by http.Parser. The body is already received (it is bounded by
@@ -31,14 +33,13 @@ export class HttpRequest {
   readonly keepAlive: boolean;
   /** The lower-cased Upgrade protocol when the client asked to upgrade ("websocket"), else ''. */
   readonly upgrade: string;
-  /** Route parameters (":name" segments of the matched route). */
-  params: Record<string, string> = {};
   /** Options for form(): set by the handler (uploadDir, maxFileSize, maxFiles). */
-  formOptions: FormOptions = {};
+  formOptions: FormOptions = NO_FORM_OPTIONS;
   /** @internal the refusal, when the parser did not accept this request. */
   readonly _error: ParseError | undefined;
   /** @internal upload files written by form(). */
   _tempFiles: string[] | undefined = undefined;
+  private _params: Record<string, string> | undefined;
   private _query: Record<string, string | string[]> | undefined;
   private _cookies: Record<string, string> | undefined;
   private _form: Promise<FormData> | undefined;
@@ -64,7 +65,7 @@ export class HttpRequest {
     const q = target.indexOf('?', head.pathStart);
     this.path = target.slice(head.pathStart, q < 0 ? target.length : q);
     if (this.path === '' && head.pathStart > 0 && head.method !== 'CONNECT') this.path = '/';
-    this.host = head.authority ?? head.headers.get('host') ?? '';
+    this.host = head.authority ?? head.headers._get('host') ?? '';
     this.httpVersion = head.minor === 1 ? '1.1' : '1.0';
     this.headers = head.headers;
     this.keepAlive = head.keepAlive;
@@ -74,6 +75,15 @@ export class HttpRequest {
   /** @internal a request the parser refused (the handler answers error.status). */
   static refused(error: ParseError, peer: string): HttpRequest {
     return new HttpRequest(undefined, EMPTY, peer, error);
+  }
+
+  /** Route parameters (":name" segments of the matched route); made on first use. */
+  get params(): Record<string, string> {
+    return (this._params ??= {});
+  }
+
+  set params(value: Record<string, string>) {
+    this._params = value;
   }
 
   /** A header's value, any case of `name`. */

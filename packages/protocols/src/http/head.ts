@@ -42,6 +42,8 @@ const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 // absolute-form (RFC 9112 3.2.2): scheme "://" authority, then the path (maybe empty) and query.
 const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
 // Host = uri-host [ ":" port ] (RFC 9110 7.2): an IP literal, or reg-name / IPv4 characters.
+// A CR not followed by LF, or an LF not preceded by CR (RFC 9112 2.2: such a line is not a line).
+const BARE_LINE_END = /\r(?!\n)|(?<!\r)\n/;
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
 
 /**
@@ -51,6 +53,7 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=
  */
 export function parseHead(buf: Buffer, start: number, end: number, headLength: number): RequestHead {
   const text = buf.toString('latin1', start, end);
+  if (BARE_LINE_END.test(text)) throw new HeadError(400, 'a line of the request head does not end with CRLF');
   const lines = text.split('\r\n');
   const requestLine = lines[0] ?? '';
   const sp1 = requestLine.indexOf(' ');
@@ -115,6 +118,21 @@ export function parseHead(buf: Buffer, start: number, end: number, headLength: n
     headers._add(lower, value);
   }
 
+  return completeHead(method, target, pathStart, authority, minor, headers, headLength, contentLength, transferEncoding);
+}
+
+/** What parseHead and parseHeadFast share once the lines are read: framing, Host, keep-alive, Expect, Upgrade. */
+export function completeHead(
+  method: string,
+  target: string,
+  pathStart: number,
+  authority: string | undefined,
+  minor: number,
+  headers: HeaderMap,
+  headLength: number,
+  contentLength: number,
+  transferEncoding: string | undefined,
+): RequestHead {
   let chunked = false;
   if (transferEncoding !== undefined) {
     // A request with both framings is the classic smuggling vector: refuse it (RFC 9112 6.1 allows it).
@@ -132,12 +150,12 @@ export function parseHead(buf: Buffer, start: number, end: number, headLength: n
     if (minor === 0) throw new HeadError(400, 'Transfer-Encoding in an HTTP/1.0 request');
     chunked = true;
   }
-  if (minor === 1 && !headers.has('host')) throw new HeadError(400, 'HTTP/1.1 request without a Host header');
+  if (minor === 1 && headers._get('host') === undefined) throw new HeadError(400, 'HTTP/1.1 request without a Host header');
 
-  const connection = (headers.get('connection') ?? '').toLowerCase();
+  const connection = (headers._get('connection') ?? '').toLowerCase();
   const keepAlive = minor === 1 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
-  const expect = headers.get('expect');
-  const upgradeHeader = headers.get('upgrade');
+  const expect = headers._get('expect');
+  const upgradeHeader = headers._get('upgrade');
   return {
     method,
     target,

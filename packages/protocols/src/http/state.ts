@@ -49,7 +49,7 @@ export interface ParseError {
  * another protocol (101) no longer has one: its parserState is the new protocol's.
  */
 export class HttpState {
-  /** Where the search for the end of the head resumes: the start of the line not yet complete. */
+  /** Bytes of the head searched so far for its end (the search resumes just before them). */
   scanned = 0;
   /** The head of the request being received, once parsed. */
   head: RequestHead | undefined = undefined;
@@ -112,9 +112,11 @@ export function arm(conn: Endpoint, s: HttpState, kind: number, ms: number): voi
   conn.setDeadline(ms, kind);
 }
 
-/** Disarm HTTP's deadline, if it armed one. */
+/**
+ * Disarm HTTP's deadline — also one it only forgot (http.Parser leaves a keep-alive deadline
+ * on the wheel when a request arrives whole, for the response to re-arm cheaply).
+ */
 export function disarm(conn: Endpoint, s: HttpState): void {
-  if (s.timer === TIMER_NONE) return;
   s.timer = TIMER_NONE;
   conn.clearDeadline();
 }

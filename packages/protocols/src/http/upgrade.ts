@@ -5,8 +5,9 @@ type Switchable = Endpoint & { [kSwitched]?: Parser<unknown, unknown> };
 
 /**
  * The parser a connection was switched to (101 Switching Protocols), or undefined while it
- * speaks HTTP. The listener's parser stays http.Parser (core keeps one parser per listener),
- * which hands every byte of a switched connection to this one.
+ * speaks HTTP. http.Parser hands it whatever it is still given for that connection: every
+ * byte, packet and message of an endpoint that cannot switch its own parser (a core
+ * connection can: it then calls the new parser itself).
  */
 export function switchedParser(conn: Endpoint): Parser<unknown, unknown> | undefined {
   return (conn as Switchable)[kSwitched];
@@ -18,6 +19,11 @@ export function switchedParser(conn: Endpoint): Parser<unknown, unknown> | undef
  * replacing HTTP's). Nothing more is parsed as HTTP on this connection.
  */
 export function switchConnection(conn: Endpoint, parser: Parser<unknown, unknown>, state: unknown): void {
+  // http.Parser forwards to the new parser what it is still given for this endpoint …
   (conn as Switchable)[kSwitched] = parser;
   conn.parserState = state;
+  // … but a core connection switches its own parser, and calls the new one directly (its
+  // fast paths included) instead of going through http.Parser for every byte and message.
+  const own = (conn as Endpoint & { _switchParser?: (p: Parser<unknown, unknown>, s: unknown) => void })._switchParser;
+  if (typeof own === 'function') own.call(conn, parser, state);
 }

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { type Encoded, type Endpoint, Parser } from '@beyod/core';
+import { type Encoded, type Endpoint, Parser, type SendBuffer } from '@beyod/core';
+import { latin1Slice } from '@beyod/core/internal';
 import { InflateError } from './deflate';
 import { WebSocketErrorCodes } from './errors';
 import {
@@ -12,7 +13,7 @@ import {
   WebSocketFrame,
   encodeFrame,
   isValidCloseCode,
-  unmask,
+  unmaskRange,
 } from './frame';
 import { PacketKind, WebSocketState, webSocketStateOf } from './state';
 
@@ -48,17 +49,34 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
   /** Most frames one message may come in (0 = no limit). */
   maxFragments = 16 * 1024;
 
+  constructor() {
+    super();
+    // the fast paths must not bypass a subclass's own input(), decode() or encode()
+    const self = this as Parser<unknown, unknown>;
+    if (this.input !== WebSocketFrameParser.prototype.input || this.decode !== WebSocketFrameParser.prototype.decode) {
+      self.inputAt = undefined;
+      self.decodeAt = undefined;
+    }
+    if (this.encode !== WebSocketFrameParser.prototype.encode) self.encodeTo = undefined;
+  }
+
   override input(buf: Buffer, conn: Endpoint): number {
+    return this.inputAt(buf, 0, buf.length, conn);
+  }
+
+  /** input() over buf[start, end): the connection calls it without making a view of its buffer. */
+  override inputAt(buf: Buffer, start: number, end: number, conn: Endpoint): number {
     const ws = stateOf(conn);
     if (ws.failed) throw new Error('bytes after a WebSocket protocol error');
     const limit = this.maxPacketSize > 0 ? this.maxPacketSize : Number.MAX_SAFE_INTEGER;
+    const have = end - start;
     if (ws.remaining > 0) {
       ws.packet = PacketKind.PIECE;
-      return Math.min(ws.remaining, buf.length, limit);
+      return Math.min(ws.remaining, have, limit);
     }
-    if (buf.length < 2) return 0;
-    const b0 = buf[0] as number;
-    const b1 = buf[1] as number;
+    if (have < 2) return 0;
+    const b0 = buf[start] as number;
+    const b1 = buf[start + 1] as number;
     const opcode = b0 & 0x0f;
     const rsv = b0 & 0x70;
     if (rsv !== 0) {
@@ -84,16 +102,16 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
     let len = b1 & 0x7f;
     let header = 6;
     if (len === 126) {
-      if (buf.length < 4) return 0;
-      len = buf.readUInt16BE(2);
+      if (have < 4) return 0;
+      len = buf.readUInt16BE(start + 2);
       header = 8;
     } else if (len === 127) {
-      if (buf.length < 10) return 0;
-      const high = buf.readUInt32BE(2);
+      if (have < 10) return 0;
+      const high = buf.readUInt32BE(start + 2);
       if (high >= 0x80000000) return this.violate(ws, CloseCode.PROTOCOL_ERROR, '64-bit length with its top bit set');
       // 2^53 bytes or more is far over any maxPayload: refuse before computing it as a number.
-      if (high >= 0x200000) return this.tooBig(ws, `frame of ${(BigInt(high) << 32n) + BigInt(buf.readUInt32BE(6))} bytes`);
-      len = high * 0x100000000 + buf.readUInt32BE(6);
+      if (high >= 0x200000) return this.tooBig(ws, `frame of ${(BigInt(high) << 32n) + BigInt(buf.readUInt32BE(start + 6))} bytes`);
+      len = high * 0x100000000 + buf.readUInt32BE(start + 6);
       header = 14;
     }
     if (this.maxFragments > 0 && ws.fragments >= this.maxFragments) {
@@ -111,7 +129,7 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
       );
     }
     const whole = header + len;
-    if (whole <= Math.min(WHOLE_FRAME, limit) || (whole <= buf.length && whole <= limit)) {
+    if (whole <= Math.min(WHOLE_FRAME, limit) || (whole <= have && whole <= limit)) {
       ws.packet = PacketKind.FRAME;
       return whole;
     }
@@ -138,6 +156,14 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
   }
 
   override decode(packet: Buffer, conn: Endpoint): unknown {
+    return this.decodeAt(packet, 0, packet.length, conn);
+  }
+
+  /**
+   * decode() of buf[at, at + length): the connection calls it without making a view of its
+   * buffer. The bytes are ours (never handed out before): payloads are unmasked in place.
+   */
+  override decodeAt(buf: Buffer, at: number, length: number, conn: Endpoint): unknown {
     const ws = stateOf(conn);
     if (ws.violation !== undefined) {
       const v = ws.violation;
@@ -145,15 +171,16 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
       return v;
     }
     ws.alive = true;
-    if (ws.packet === PacketKind.PIECE) return this.piece(ws, packet);
-    const b0 = packet[0] as number;
-    const len7 = (packet[1] as number) & 0x7f;
-    const maskAt = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
+    if (ws.packet === PacketKind.PIECE) return this.piece(ws, buf, at, length);
+    const b0 = buf[at] as number;
+    const len7 = (buf[at + 1] as number) & 0x7f;
+    const maskAt = at + (len7 < 126 ? 2 : len7 === 126 ? 4 : 10);
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
     if (ws.packet === PacketKind.HEAD) {
-      const len = len7 < 126 ? len7 : len7 === 126 ? packet.readUInt16BE(2) : packet.readUInt32BE(2) * 0x100000000 + packet.readUInt32BE(6);
-      packet.copy((ws.mask ??= Buffer.allocUnsafe(4)), 0, maskAt, maskAt + 4);
+      const len =
+        len7 < 126 ? len7 : len7 === 126 ? buf.readUInt16BE(at + 2) : buf.readUInt32BE(at + 2) * 0x100000000 + buf.readUInt32BE(at + 6);
+      buf.copy((ws.mask ??= Buffer.allocUnsafe(4)), 0, maskAt, maskAt + 4);
       ws.maskAt = 0;
       ws.remaining = len;
       ws.frameFin = fin;
@@ -161,29 +188,31 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
       return PENDING;
     }
     const start = maskAt + 4;
+    const end = at + length;
     if (opcode >= 8) {
-      const payload = packet.subarray(start);
-      // The packet's memory is ours (never handed out before): unmask in place.
-      unmask(payload, packet, maskAt);
-      return this.control(ws, opcode, payload);
+      unmaskRange(buf, start, end - start, buf, maskAt);
+      return this.control(ws, opcode, buf.subarray(start, end));
     }
-    const len = packet.length - start;
+    const len = end - start;
     beginFrame(ws, opcode, b0, len);
     if (fin && ws.fragments === 1) {
       // A message in one frame, the common case: no copy.
-      const payload = packet.subarray(start);
-      unmask(payload, packet, maskAt);
-      return this.finish(ws, payload);
+      const ascii = unmaskRange(buf, start, len, buf, maskAt);
+      // Text in ASCII (most often) needs no UTF-8 check, and no view to check it in.
+      if (ascii && ws.messageOpcode === Opcode.TEXT && !ws.compressed) {
+        resetMessage(ws);
+        return latin1Slice(buf, start, end);
+      }
+      return this.finish(ws, buf.subarray(start, end));
     }
-    packet.copy((ws.mask ??= Buffer.allocUnsafe(4)), 0, maskAt, start);
-    ws.message.append(packet, start, len, ws.mask, 0);
+    buf.copy((ws.mask ??= Buffer.allocUnsafe(4)), 0, maskAt, start);
+    ws.message.append(buf, start, len, ws.mask, 0);
     return fin ? this.finish(ws, ws.message.take()) : PENDING;
   }
 
-  /** A piece of the payload of a long frame. */
-  private piece(ws: WebSocketState, packet: Buffer): unknown {
-    const n = packet.length;
-    ws.message.append(packet, 0, n, ws.mask as Buffer, ws.maskAt);
+  /** A piece of the payload of a long frame: buf[at, at + n). */
+  private piece(ws: WebSocketState, buf: Buffer, at: number, n: number): unknown {
+    ws.message.append(buf, at, n, ws.mask as Buffer, ws.maskAt);
     ws.maskAt += n;
     ws.remaining -= n;
     if (ws.remaining > 0 || !ws.frameFin) return PENDING;
@@ -194,10 +223,7 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
   private finish(ws: WebSocketState, payload: Buffer): unknown {
     const type = ws.messageOpcode;
     const compressed = ws.compressed;
-    ws.messageOpcode = 0;
-    ws.compressed = false;
-    ws.fragments = 0;
-    ws.messageBytes = 0;
+    resetMessage(ws);
     let data = payload;
     if (compressed) {
       try {
@@ -239,6 +265,34 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
     return new ProtocolViolation(code, reason, errorCode);
   }
 
+  /**
+   * encode() straight into the connection's send buffer: an uncompressed text or binary
+   * message as a header and its payload, with no header Buffer or array of its own (the rest
+   * as encode() makes it).
+   */
+  override encodeTo(message: unknown, out: SendBuffer, conn: Endpoint): void {
+    const deflate = webSocketStateOf(conn)?.deflate;
+    if (typeof message === 'string') {
+      if (deflate === undefined || message.length * 3 < deflate.settings.threshold) {
+        appendHeader(out, 0x80 | Opcode.TEXT, Buffer.byteLength(message));
+        out.appendString(message);
+        return;
+      }
+    } else if (Buffer.isBuffer(message) && (deflate === undefined || !deflate.compresses(message.length))) {
+      appendHeader(out, 0x80 | Opcode.BINARY, message.length);
+      out.appendBuffer(message);
+      return;
+    }
+    const e = this.encode(message, conn);
+    if (typeof e === 'string') out.appendString(e);
+    else if (Buffer.isBuffer(e)) out.appendBuffer(e);
+    else
+      for (const part of e) {
+        if (typeof part === 'string') out.appendString(part);
+        else out.appendBuffer(part);
+      }
+  }
+
   override encode(message: unknown, conn: Endpoint): Encoded {
     const deflate = webSocketStateOf(conn)?.deflate;
     if (typeof message === 'string') {
@@ -258,10 +312,31 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
   }
 }
 
+/** A frame header (unmasked, server to client) appended to `out`: first byte `b0`, payload of `n` bytes. */
+function appendHeader(out: SendBuffer, b0: number, n: number): void {
+  if (n < 126) out.appendUInt16BE((b0 << 8) | n);
+  else if (n < 0x10000) {
+    out.appendUInt16BE((b0 << 8) | 126);
+    out.appendUInt16BE(n);
+  } else {
+    out.appendUInt16BE((b0 << 8) | 127);
+    out.appendUInt32BE(Math.floor(n / 0x100000000));
+    out.appendUInt32BE(n >>> 0);
+  }
+}
+
 /** A text or binary message as one frame, compressed when permessage-deflate says so. */
 export function encodeMessage(opcode: number, data: Buffer, deflate: WebSocketState['deflate']): Encoded {
   if (deflate === undefined || !deflate.compresses(data.length)) return encodeFrame(opcode, data);
   return encodeFrame(opcode, deflate.deflate(data), true, RSV1);
+}
+
+/** The message is complete: the next data frame begins another. */
+function resetMessage(ws: WebSocketState): void {
+  ws.messageOpcode = 0;
+  ws.compressed = false;
+  ws.fragments = 0;
+  ws.messageBytes = 0;
 }
 
 /** Count a data frame into its message (the first one says the message's type and compression). */

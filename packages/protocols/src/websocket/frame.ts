@@ -118,6 +118,40 @@ export function unmaskInto(dst: Buffer, at: number, src: Buffer, start: number, 
   xorMask(dst, at, n, mask, 0, pos);
 }
 
+/**
+ * XOR `n` bytes of `buf` from `at` in place with the 4-byte mask at `mask[mo]`; true when the
+ * unmasked bytes are all ASCII (a text payload that is needs no UTF-8 check).
+ */
+export function unmaskRange(buf: Buffer, at: number, n: number, mask: Buffer, mo: number): boolean {
+  if (n >= 256) {
+    xorMask(buf, at, n, mask, mo, 0);
+    return false; // not looked at: the caller checks UTF-8 the general way
+  }
+  const m0 = mask[mo] as number;
+  const m1 = mask[mo + 1] as number;
+  const m2 = mask[mo + 2] as number;
+  const m3 = mask[mo + 3] as number;
+  let high = 0;
+  let i = 0;
+  for (const end = n - 3; i < end; i += 4) {
+    const a = (buf[at + i] as number) ^ m0;
+    const b = (buf[at + i + 1] as number) ^ m1;
+    const c = (buf[at + i + 2] as number) ^ m2;
+    const d = (buf[at + i + 3] as number) ^ m3;
+    buf[at + i] = a;
+    buf[at + i + 1] = b;
+    buf[at + i + 2] = c;
+    buf[at + i + 3] = d;
+    high |= a | b | c | d;
+  }
+  for (let k = 0; i < n; i++, k++) {
+    const a = (buf[at + i] as number) ^ (k === 0 ? m0 : k === 1 ? m1 : m2);
+    buf[at + i] = a;
+    high |= a;
+  }
+  return (high & 0x80) === 0;
+}
+
 const maskWord = new Int32Array(1);
 const maskWordBytes = new Uint8Array(maskWord.buffer);
 
