@@ -146,7 +146,10 @@ export class Connection extends BaseConnection {
     if (this.transport === 'tls') return { stay: 'tls' };
     if (!this._quiet()) return 'later';
     let parserState: unknown = null;
-    const parser = this.parser;
+    // the listener's parser, not this.parser: a connection switched to another protocol (HTTP's
+    // 101) calls its new parser directly, but it is adopted by the listener's parser in the
+    // replacement, and only that one can say how to switch it again (e.g. websocket.Parser)
+    const parser = this.listener.parserInstance;
     if (parser.exportState !== undefined) {
       try {
         parserState = parser.exportState(this);
