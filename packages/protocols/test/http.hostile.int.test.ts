@@ -533,8 +533,9 @@ describe('never drop a response: slow and late readers', () => {
     const c = new CountingClient(l.port, true);
     c.socket.pause();
     c.socket.write(Array.from({ length: 30 }, (_, i) => `GET /big?i=${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
-    // read late: once the server has stopped making progress (its send buffer is full)
-    await new Promise((r) => setTimeout(r, 200));
+    // read late: once the server has stopped making progress (its send buffer is full, so it
+    // stopped reading the requests)
+    await until(() => [...l.connections.values()].some((conn) => conn.isFull), 10_000, 'the send buffer to fill');
     c.socket.resume();
     await c.waitResponses(30, 20_000);
     expect(c.bodies.map((b) => b.length)).toEqual(Array(30).fill(200 * 1024));
