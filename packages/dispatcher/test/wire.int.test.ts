@@ -154,6 +154,36 @@ describe('dispatcher wire: pub/sub', () => {
     expect((await pub.take(5)).map((a) => a.published)).toEqual([1, 1, 1, 1, 1]);
   });
 
+  it('seq comes back as its exact JSON text: integers of any length, negative, -0, fractions, exponents, strings', async () => {
+    const { connect } = await setup();
+    const c = await connect();
+    const seqs = ['0', '7', '123456789', '1234567890', '99999999999999999999', '-3', '-0', '1.50', '1e3', '"s"', '"é"'];
+    c.raw.write(Buffer.concat(seqs.map((q) => frame(`{"command":"count","seq":${q}}`))));
+    await c.take(seqs.length);
+    const texts: string[] = [];
+    const b = c.raw.received;
+    for (let i = 0; i < b.length; i += b.readUInt32BE(i)) texts.push(b.toString('utf8', i + 4, i + b.readUInt32BE(i)));
+    expect(texts.map((t) => /"seq":("[^"]*"|[^,}]*)/.exec(t)?.[1])).toEqual(seqs);
+  });
+
+  it('deliveries stay intact across many batches (past the 256 KiB slab they are written into)', async () => {
+    const { connect } = await setup();
+    const [sub, pub] = [await connect(), await connect()];
+    await sub.call(req('subscribe', { key: 'big' }));
+    const values = Array.from({ length: 300 }, (_, i) => `${i}:${'v'.repeat(1000 + (i % 7) * 3000)}`);
+    // in several writes, so that some turns hold one batch and others many
+    for (let k = 0; k < values.length; k += 50) {
+      pub.raw.write(
+        Buffer.concat(
+          values.slice(k, k + 50).map((v, j) => frame(JSON.stringify({ command: 'publish', key: 'big', value: v, seq: k + j }))),
+        ),
+      );
+    }
+    const got = await sub.take(values.length, 10_000);
+    expect(got.map((m) => m.value)).toEqual(values);
+    expect((await pub.take(values.length, 10_000)).map((a) => a.seq)).toEqual(values.map((_, i) => i));
+  });
+
   it('a publisher subscribed to the channel gets its own message', async () => {
     const { connect } = await setup();
     const c = await connect();
