@@ -86,6 +86,13 @@ function onTurnEnd(h: Handler): void {
   h._flushBatch();
 }
 
+/** True when b[s, e) equals bytes[0, e - s) (the caller checked the length). */
+function sameBytes(b: Buffer, s: number, e: number, bytes: Buffer): boolean {
+  // from the end: the keys of one application tend to share their start
+  for (let k = e - s - 1; k >= 0; k--) if (b[s + k] !== bytes[k]) return false;
+  return true;
+}
+
 /** Largest batch of deliveries to one channel before it is written out. */
 const BATCH_MAX = 64 * 1024;
 /** Bytes of a slab of batches (a batch of up to BATCH_MAX and a delivery always fits one). */
@@ -159,6 +166,18 @@ export class Handler extends BaseHandler {
   private batchEnd = 0;
   private batchCount = 0;
   private batchScheduled = false;
+  /** The connection of the last request (a read brings a run of them from one connection). */
+  private lastState: ClientState | undefined = undefined;
+  /**
+   * The raw key (JSON text) of the last single-key publish, its name and its channel: the same
+   * bytes always name the same key, so the next publish to it makes no string.
+   */
+  private readonly lastKey: { bytes: Buffer; length: number; name: string; channel: Channel<ClientState> | undefined } = {
+    bytes: Buffer.alloc(64),
+    length: -1,
+    name: '',
+    channel: undefined,
+  };
 
   /** Entries the hash may hold (0 = no limit). Default 655360. */
   get hashSize(): number {
@@ -248,6 +267,7 @@ export class Handler extends BaseHandler {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
     this.clients.delete(event.sender.id);
+    if (this.lastState === state) this.lastState = undefined;
     this.channels.removeAll(state);
   }
 
@@ -273,6 +293,7 @@ export class Handler extends BaseHandler {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
     this.clients.delete(event.sender.id);
+    if (this.lastState === state) this.lastState = undefined;
     if (this.inBatch(state)) this._flushBatch();
     this.channels.removeAll(state);
     for (const w of state.blocked) this.forget(w);
@@ -314,8 +335,13 @@ export class Handler extends BaseHandler {
   }
 
   override onMessage(event: MessageEvent): void {
-    const state = this.clients.get(event.sender.id);
-    if (state === undefined) return; // refused by maxClients, closing
+    // a read brings a run of requests from one connection: its state is looked up once
+    let state = this.lastState;
+    if (state === undefined || state.conn !== event.sender) {
+      state = this.clients.get(event.sender.id);
+      if (state === undefined) return; // refused by maxClients, closing
+      this.lastState = state;
+    }
     const req = event.message as Request | BadBody;
     if (req instanceof BadBody) {
       this.reply(state, errorText(WireCodes.DATA_ERROR, req.reason, undefined, undefined));
@@ -419,12 +445,29 @@ export class Handler extends BaseHandler {
     let n = 0;
     if (t === T_STRING || t === T_NUMBER) {
       // one key: its bytes go into the delivery as they came (the publisher's form)
-      const name = singleKeyName(req);
-      if (typeof name !== 'string') return name;
+      const ks = req.start(F.key);
+      const ke = req.end(F.key);
+      let ch: Channel<ClientState> | undefined;
+      const last = this.lastKey;
+      if (ke - ks === last.length && sameBytes(b, ks, ke, last.bytes)) {
+        // the key of the last publish (a publisher keeps to its channel): no string made
+        req.keyName = last.name;
+        ch = last.channel;
+        if (ch === undefined || ch.dead) ch = last.channel = this.channels.channel(last.name);
+      } else {
+        const name = singleKeyName(req);
+        if (typeof name !== 'string') return name;
+        ch = this.channels.channel(name);
+        if (ke - ks <= last.bytes.length) {
+          b.copy(last.bytes, 0, ks, ke);
+          last.length = ke - ks;
+          last.name = name;
+          last.channel = ch;
+        }
+      }
       const no = requireValue(req);
       if (no !== undefined) return no;
-      const ch = this.channels.channel(name);
-      if (ch !== undefined) n = this.enqueue(ch, b, req.start(F.key), req.end(F.key), b, req.start(F.value), req.end(F.value), state.tail);
+      if (ch !== undefined) n = this.enqueue(ch, b, ks, ke, b, req.start(F.value), req.end(F.value), state.tail);
     } else {
       const keys = keyList(req);
       if (keys instanceof Refusal) return keys;

@@ -50,6 +50,30 @@ export function setCommandNames(names: readonly string[]): void {
 /** Per first byte: the indexes of the command names starting with it. */
 let commandsByFirst: Array<number[] | undefined> = [];
 
+/**
+ * The known command written plainly from the quote at `q` (`"set"`): the offset after its
+ * closing quote, its name left in `matchedCommand`. 0 otherwise.
+ */
+let matchedCommand = '';
+
+function commandInPlace(b: Buffer, q: number, end: number): number {
+  const list = commandsByFirst[b[q + 1] as number];
+  if (list === undefined) return 0;
+  for (let k = 0; k < list.length; k++) {
+    const name = commandBytes[list[k] as number] as Buffer;
+    const n = name.length;
+    const close = q + 1 + n;
+    if (close >= end || b[close] !== 0x22) continue;
+    let j = 1;
+    while (j < n && name[j] === b[q + 1 + j]) j++;
+    if (j === n) {
+      matchedCommand = commandNames[list[k] as number] as string;
+      return close + 1;
+    }
+  }
+  return 0;
+}
+
 /** The known command whose name is b[s, e) (plain bytes), or undefined. */
 function commandAt(b: Buffer, s: number, e: number): string | undefined {
   const list = commandsByFirst[b[s] as number];
@@ -261,18 +285,24 @@ export function scanRequest(b: Buffer, start: number, end: number, maxDepth: num
       if (b[i] !== 0x3a) return bad(start, i, `expected ':'`);
       i = skipSpace(b, i + 1, end);
       const valueStart = i;
-      i = scanValue(b, i, end);
-      if (i < 0) return notJson(start);
-      if (maxDepth > 0 && scanned.depth > maxDepth && req.tooDeep === '') {
-        req.tooDeep = `a value nests ${scanned.depth} levels deep; the limit is maxDepth ${maxDepth}`;
-      }
-      if (f >= 0) {
-        req.setField(f, scanned.type, valueStart, i, scanned.flags);
-        if (f === F.command) {
-          req.command =
-            scanned.type !== T_STRING
-              ? undefined
-              : (((scanned.flags & F_ESCAPED) === 0 ? commandAt(b, valueStart + 1, i - 1) : undefined) ?? (req.value(f) as string));
+      if (f === F.command && b[i] === 0x22 && (i = commandInPlace(b, valueStart, end)) > 0) {
+        // `"set"`: a known command's bytes, checked by the match (no scan, no string)
+        req.setField(f, T_STRING, valueStart, i, 0);
+        req.command = matchedCommand;
+      } else {
+        i = scanValue(b, valueStart, end);
+        if (i < 0) return notJson(start);
+        if (maxDepth > 0 && scanned.depth > maxDepth && req.tooDeep === '') {
+          req.tooDeep = `a value nests ${scanned.depth} levels deep; the limit is maxDepth ${maxDepth}`;
+        }
+        if (f >= 0) {
+          req.setField(f, scanned.type, valueStart, i, scanned.flags);
+          if (f === F.command) {
+            req.command =
+              scanned.type !== T_STRING
+                ? undefined
+                : (((scanned.flags & F_ESCAPED) === 0 ? commandAt(b, valueStart + 1, i - 1) : undefined) ?? (req.value(f) as string));
+          }
         }
       }
       i = skipSpace(b, i, end);

@@ -184,6 +184,27 @@ describe('dispatcher wire: pub/sub', () => {
     expect((await pub.take(values.length, 10_000)).map((a) => a.seq)).toEqual(values.map((_, i) => i));
   });
 
+  it('repeated publishes to one key follow its channel as it comes, goes and comes back', async () => {
+    const { connect } = await setup();
+    const [sub, pub] = [await connect(), await connect()];
+    const publish = async (value: number) => (await pub.call(req('publish', { key: 'k', value }))).published;
+    expect(await publish(1)).toBe(0); // no channel yet
+    await sub.call(req('subscribe', { key: 'k' }));
+    expect(await publish(2)).toBe(1);
+    expect(await sub.next()).toMatchObject({ command: 'message', key: 'k', value: 2 });
+    await sub.call(req('unsubscribe', { key: 'k' })); // the channel is dropped
+    expect(await publish(3)).toBe(0);
+    await sub.call(req('subscribe', { key: 'k' })); // a new channel of the same name
+    expect(await publish(4)).toBe(1);
+    expect((await pub.call(req('publish', { key: 'j', value: 5 }))).published).toBe(0);
+    expect(await publish(6)).toBe(1);
+    expect((await sub.take(2)).map((m) => [m.key, m.value])).toEqual([
+      ['k', 4],
+      ['k', 6],
+    ]);
+    expect(sub.unread).toBe(0);
+  });
+
   it('a publisher subscribed to the channel gets its own message', async () => {
     const { connect } = await setup();
     const c = await connect();
