@@ -100,6 +100,32 @@ export class SendBuffer {
     this.length += 4;
   }
 
+  /**
+   * A 4-byte unsigned big-endian length — the UTF-8 bytes of `s` plus `add` — then `s`: a
+   * length-prefixed text frame in one pass over the string (no Buffer.byteLength first).
+   */
+  appendLengthAndString(s: string, add: number): void {
+    const worst = s.length * 3;
+    if (worst >= JOIN_LIMIT) {
+      const b = Buffer.from(s, 'utf8');
+      this.appendUInt32BE(b.length + add);
+      this.appendBuffer(b);
+      return;
+    }
+    if (this.first !== null) this.spill();
+    this.reserve(4 + worst);
+    const acc = this.acc as Buffer;
+    const i = this.accLen;
+    const n = utf8Write(acc, s, i + 4);
+    const v = n + add;
+    acc[i] = v >>> 24;
+    acc[i + 1] = (v >>> 16) & 0xff;
+    acc[i + 2] = (v >>> 8) & 0xff;
+    acc[i + 3] = v & 0xff;
+    this.accLen = i + 4 + n;
+    this.length += 4 + n;
+  }
+
   /** Something else follows the turn's first string: copy it into the accumulation buffer. */
   private spill(): void {
     const s = this.first as string;

@@ -18,6 +18,18 @@ describe('SendBuffer', () => {
     expect(out.length).toBe(0);
   });
 
+  it('appendLengthAndString: a length header counting the UTF-8 bytes, then the text (small and large, after a first string)', () => {
+    const out = new SendBuffer();
+    const big = 'é'.repeat(10_000); // 20,000 bytes: kept apart
+    out.appendString('a');
+    out.appendLengthAndString('é€x', 4);
+    out.appendLengthAndString(big, 0);
+    const header = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+    const want = Buffer.concat([Buffer.from('a'), header(6 + 4), Buffer.from('é€x'), header(20_000), Buffer.from(big)]);
+    expect(out.length).toBe(want.length);
+    expect(joined(out.take())).toEqual(want);
+  });
+
   it('joins many small messages into one buffer', () => {
     const out = new SendBuffer();
     for (let i = 0; i < 500; i++) out.appendString(`m${i};`);

@@ -16,7 +16,7 @@ import {
 } from '@beyod/core';
 import { broadcastFrame, errorText, messageLength, okHead, okHeadWithKey, sourceTail, writeMessage } from './answers';
 import { WireCodes } from './errors';
-import { BadBody, F, type Request, T_NUMBER, T_STRING } from './Request';
+import { BadBody, F, type Request, T_NUMBER, T_STRING, recycle } from './Request';
 import { AuthThrottle, addressOf } from './store/AuthThrottle';
 import { type Channel, ChannelStore, type Key, type Subscriber } from './store/ChannelStore';
 import { HashStore } from './store/HashStore';
@@ -86,8 +86,17 @@ function onTurnEnd(h: Handler): void {
   h._flushBatch();
 }
 
+/** True when b[s, e) equals bytes[0, e - s) (the caller checked the length). */
+function sameBytes(b: Buffer, s: number, e: number, bytes: Buffer): boolean {
+  // from the end: the keys of one application tend to share their start
+  for (let k = e - s - 1; k >= 0; k--) if (b[s + k] !== bytes[k]) return false;
+  return true;
+}
+
 /** Largest batch of deliveries to one channel before it is written out. */
 const BATCH_MAX = 64 * 1024;
+/** Bytes of a slab of batches (a batch of up to BATCH_MAX and a delivery always fits one). */
+const SLAB_SIZE = 256 * 1024;
 
 const LIMIT_BLOCKED = { limit: 'maxBlockedPops' };
 const LIMIT_SUBSCRIPTIONS = { limit: 'maxSubscriptions' };
@@ -145,11 +154,30 @@ export class Handler extends BaseHandler {
    * big batch is passed to every socket by reference, never copied per subscriber.
    */
   private batch: Channel<ClientState> | undefined = undefined;
-  private batchBuf: Buffer | undefined = undefined;
-  private batchLen = 0;
+  /**
+   * Batches are written into a slab, one after the other, and a flushed batch is never
+   * written again (the sockets may hold it): one allocation per slab instead of one per batch.
+   */
+  private slab: Buffer = Buffer.allocUnsafe(0);
+  /** Where the next batch starts in the slab. */
+  private slabPos = 0;
+  /** The batch under way: slab[batchStart, batchEnd). */
+  private batchStart = 0;
+  private batchEnd = 0;
   private batchCount = 0;
-  private batchSize = 0;
   private batchScheduled = false;
+  /** The connection of the last request (a read brings a run of them from one connection). */
+  private lastState: ClientState | undefined = undefined;
+  /**
+   * The raw key (JSON text) of the last single-key publish, its name and its channel: the same
+   * bytes always name the same key, so the next publish to it makes no string.
+   */
+  private readonly lastKey: { bytes: Buffer; length: number; name: string; channel: Channel<ClientState> | undefined } = {
+    bytes: Buffer.alloc(64),
+    length: -1,
+    name: '',
+    channel: undefined,
+  };
 
   /** Entries the hash may hold (0 = no limit). Default 655360. */
   get hashSize(): number {
@@ -229,7 +257,7 @@ export class Handler extends BaseHandler {
       event.defer();
       return;
     }
-    if (this.batch?.subs.has(state)) this._flushBatch();
+    if (this.inBatch(state)) this._flushBatch();
     const moved: MovedClient = { channels: [...state.channels], authed: state.authed, token: this.tokenTag() };
     event.protocolState = { dispatcher: moved };
   }
@@ -239,6 +267,7 @@ export class Handler extends BaseHandler {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
     this.clients.delete(event.sender.id);
+    if (this.lastState === state) this.lastState = undefined;
     this.channels.removeAll(state);
   }
 
@@ -264,7 +293,8 @@ export class Handler extends BaseHandler {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
     this.clients.delete(event.sender.id);
-    if (this.batch?.subs.has(state)) this._flushBatch();
+    if (this.lastState === state) this.lastState = undefined;
+    if (this.inBatch(state)) this._flushBatch();
     this.channels.removeAll(state);
     for (const w of state.blocked) this.forget(w);
     state.blocked.clear();
@@ -284,7 +314,7 @@ export class Handler extends BaseHandler {
     const state = this.clients.get(event.sender.id);
     if (state === undefined) return;
     // what was published while it was full is counted as dropped for it: send that first
-    if (this.batch?.subs.has(state)) this._flushBatch();
+    if (this.inBatch(state)) this._flushBatch();
     this.channels.setFull(state, false);
     const pending = state.pending;
     let i = 0;
@@ -296,7 +326,7 @@ export class Handler extends BaseHandler {
   /** The frame could not be parsed: say why in an error packet (the core then closes, flushing it). */
   override onBadPacket(event: ErrorEvent): void {
     const state = this.clients.get(event.sender.id);
-    if (state !== undefined && this.batch?.subs.has(state)) this._flushBatch();
+    if (state !== undefined && this.inBatch(state)) this._flushBatch();
     const tooLarge = event.error.code === ErrorCodes.PACKET_TOO_LARGE;
     const text = tooLarge
       ? errorText(WireCodes.EXCEED_LIMIT, event.error.message, undefined, { limit: 'maxPacketSize' })
@@ -305,8 +335,13 @@ export class Handler extends BaseHandler {
   }
 
   override onMessage(event: MessageEvent): void {
-    const state = this.clients.get(event.sender.id);
-    if (state === undefined) return; // refused by maxClients, closing
+    // a read brings a run of requests from one connection: its state is looked up once
+    let state = this.lastState;
+    if (state === undefined || state.conn !== event.sender) {
+      state = this.clients.get(event.sender.id);
+      if (state === undefined) return; // refused by maxClients, closing
+      this.lastState = state;
+    }
     const req = event.message as Request | BadBody;
     if (req instanceof BadBody) {
       this.reply(state, errorText(WireCodes.DATA_ERROR, req.reason, undefined, undefined));
@@ -322,11 +357,19 @@ export class Handler extends BaseHandler {
       answer = errorText(WireCodes.INTERNAL_ERROR, `internal error: ${err.message}`, seqText(req), undefined);
     }
     if (answer !== undefined) this.reply(state, answer);
+    // nothing keeps a request (a blocked pop copies what it needs): the next one reuses it
+    recycle(req);
+  }
+
+  /** True when this turn's batch of deliveries goes to `state` (then it is written before anything else to it). */
+  private inBatch(state: ClientState): boolean {
+    // a connection with no subscription (a publisher, a client of the hash) is in no batch
+    return this.batch !== undefined && state.channels.size > 0 && this.batch.subs.has(state);
   }
 
   /** Send an answer; while the connection's buffer is full it waits, in order, never dropped. */
   private reply(state: ClientState, text: string): void {
-    if (this.batch?.subs.has(state)) this._flushBatch();
+    if (this.inBatch(state)) this._flushBatch();
     if (state.full) state.pending.push(text);
     else state.conn.send(text);
   }
@@ -402,12 +445,29 @@ export class Handler extends BaseHandler {
     let n = 0;
     if (t === T_STRING || t === T_NUMBER) {
       // one key: its bytes go into the delivery as they came (the publisher's form)
-      const name = singleKeyName(req);
-      if (typeof name !== 'string') return name;
+      const ks = req.start(F.key);
+      const ke = req.end(F.key);
+      let ch: Channel<ClientState> | undefined;
+      const last = this.lastKey;
+      if (ke - ks === last.length && sameBytes(b, ks, ke, last.bytes)) {
+        // the key of the last publish (a publisher keeps to its channel): no string made
+        req.keyName = last.name;
+        ch = last.channel;
+        if (ch === undefined || ch.dead) ch = last.channel = this.channels.channel(last.name);
+      } else {
+        const name = singleKeyName(req);
+        if (typeof name !== 'string') return name;
+        ch = this.channels.channel(name);
+        if (ke - ks <= last.bytes.length) {
+          b.copy(last.bytes, 0, ks, ke);
+          last.length = ke - ks;
+          last.name = name;
+          last.channel = ch;
+        }
+      }
       const no = requireValue(req);
       if (no !== undefined) return no;
-      const ch = this.channels.channel(name);
-      if (ch !== undefined) n = this.enqueue(ch, b, req.start(F.key), req.end(F.key), b, req.start(F.value), req.end(F.value), state.tail);
+      if (ch !== undefined) n = this.enqueue(ch, b, ks, ke, b, req.start(F.value), req.end(F.value), state.tail);
     } else {
       const keys = keyList(req);
       if (keys instanceof Refusal) return keys;
@@ -427,22 +487,25 @@ export class Handler extends BaseHandler {
   /** Add one delivery to channel `ch` to this turn's batch; returns how many it will reach. */
   private enqueue(ch: Channel<ClientState>, kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number, tail: Buffer): number {
     const n = messageLength(ke - ks, ve - vs, tail);
-    if (this.batch !== ch || this.batchLen + n > BATCH_MAX) this._flushBatch();
-    let buf = this.batchBuf;
+    if (this.batch !== ch || this.batchEnd - this.batchStart + n > BATCH_MAX) this._flushBatch();
     if (this.batch === undefined) {
       this.batch = ch;
-      // sized like the last batch: one allocation per batch in a steady stream
-      buf = this.batchBuf = Buffer.allocUnsafe(Math.max(n, Math.min(BATCH_MAX, this.batchSize)));
+      this.batchStart = this.batchEnd = this.slabPos;
       if (!this.batchScheduled) {
         this.batchScheduled = true;
         process.nextTick(onTurnEnd, this);
       }
-    } else if ((buf as Buffer).length - this.batchLen < n) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.batchLen + n, Math.min(BATCH_MAX, 2 * (buf as Buffer).length)));
-      (buf as Buffer).copy(bigger, 0, 0, this.batchLen);
-      buf = this.batchBuf = bigger;
     }
-    this.batchLen = writeMessage(buf as Buffer, this.batchLen, kb, ks, ke, vb, vs, ve, tail);
+    if (this.slab.length - this.batchEnd < n) {
+      // a new slab, with the batch so far moved to its start
+      const had = this.batchEnd - this.batchStart;
+      const slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, had + n));
+      this.slab.copy(slab, 0, this.batchStart, this.batchEnd);
+      this.slab = slab;
+      this.batchStart = 0;
+      this.batchEnd = had;
+    }
+    this.batchEnd = writeMessage(this.slab, this.batchEnd, kb, ks, ke, vb, vs, ve, tail);
     this.batchCount++;
     return ch.subs.size - ch.full;
   }
@@ -452,12 +515,11 @@ export class Handler extends BaseHandler {
     this.batchScheduled = false;
     const ch = this.batch;
     if (ch === undefined) return;
-    const data = (this.batchBuf as Buffer).subarray(0, this.batchLen);
+    const data = this.slab.subarray(this.batchStart, this.batchEnd);
     const count = this.batchCount;
     this.batch = undefined;
-    this.batchBuf = undefined;
-    this.batchSize = this.batchLen;
-    this.batchLen = 0;
+    // the next batch starts after this one, 8-byte aligned
+    this.slabPos = (this.batchEnd + 7) & ~7;
     this.batchCount = 0;
     let sent = 0;
     for (const s of ch.subs) {
@@ -547,13 +609,11 @@ export class Handler extends BaseHandler {
     if (no !== undefined) return no;
     const expire = numberField(req, F.expire, 'expire', 0);
     if (typeof expire !== 'number') return expire;
-    const value = req.raw(F.value);
-    const full = this.memoryFull(this.hash.cost(name, value));
-    if (full !== undefined) return full;
-    if (!this.hash.set(name, value, expire)) {
-      return new Refusal(WireCodes.EXCEED_LIMIT, `the hash is full (hashSize ${this.hash.limit})`, { limit: 'hashSize' });
-    }
-    return undefined;
+    const room = this.memoryLimit <= 0 ? Infinity : this.memoryLimit - this.memoryUsed();
+    const r = this.hash.setWithin(name, req.raw(F.value), expire, room);
+    if (r === 0) return undefined;
+    if (r < 0) return new Refusal(WireCodes.EXCEED_LIMIT, `the hash is full (hashSize ${this.hash.limit})`, { limit: 'hashSize' });
+    return this.memoryFull(r);
   }
 
   private qpush(req: Request): number | Refusal {

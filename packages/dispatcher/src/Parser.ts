@@ -60,9 +60,7 @@ export class Parser extends BaseParser<Request | BadBody, Outgoing> {
       out.appendBuffer(message);
       return;
     }
-    const json = typeof message === 'string' ? message : JSON.stringify(message);
-    out.appendUInt32BE(Buffer.byteLength(json) + HEADER_SIZE);
-    out.appendString(json);
+    out.appendLengthAndString(typeof message === 'string' ? message : JSON.stringify(message), HEADER_SIZE);
   }
 
   override encode(message: Outgoing, _connection: Endpoint): Encoded {

@@ -8,7 +8,7 @@ import {
   T_OBJECT,
   T_STRING,
   fieldIndex,
-  matchName,
+  knownField,
   scanString,
   scanValue,
   scanned,
@@ -43,6 +43,50 @@ let commandBytes: readonly Buffer[] = [];
 export function setCommandNames(names: readonly string[]): void {
   commandNames = names;
   commandBytes = names.map((n) => Buffer.from(n, 'latin1'));
+  commandsByFirst = new Array<number[] | undefined>(256).fill(undefined);
+  commandBytes.forEach((name, k) => (commandsByFirst[name[0] as number] ??= []).push(k));
+}
+
+/** Per first byte: the indexes of the command names starting with it. */
+let commandsByFirst: Array<number[] | undefined> = [];
+
+/**
+ * The known command written plainly from the quote at `q` (`"set"`): the offset after its
+ * closing quote, its name left in `matchedCommand`. 0 otherwise.
+ */
+let matchedCommand = '';
+
+function commandInPlace(b: Buffer, q: number, end: number): number {
+  const list = commandsByFirst[b[q + 1] as number];
+  if (list === undefined) return 0;
+  for (let k = 0; k < list.length; k++) {
+    const name = commandBytes[list[k] as number] as Buffer;
+    const n = name.length;
+    const close = q + 1 + n;
+    if (close >= end || b[close] !== 0x22) continue;
+    let j = 1;
+    while (j < n && name[j] === b[q + 1 + j]) j++;
+    if (j === n) {
+      matchedCommand = commandNames[list[k] as number] as string;
+      return close + 1;
+    }
+  }
+  return 0;
+}
+
+/** The known command whose name is b[s, e) (plain bytes), or undefined. */
+function commandAt(b: Buffer, s: number, e: number): string | undefined {
+  const list = commandsByFirst[b[s] as number];
+  if (list === undefined) return undefined;
+  const n = e - s;
+  for (let k = 0; k < list.length; k++) {
+    const name = commandBytes[list[k] as number] as Buffer;
+    if (name.length !== n) continue;
+    let j = 1;
+    while (j < n && name[j] === b[s + j]) j++;
+    if (j === n) return commandNames[list[k] as number];
+  }
+  return undefined;
 }
 
 /** Field numbers: the index of each member name in FIELDS. */
@@ -84,8 +128,17 @@ export class Request {
 
   constructor(
     /** The buffer holding the frame. */
-    readonly buf: Buffer,
+    public buf: Buffer,
   ) {}
+
+  /** @internal Forget the fields (for its next use, see recycle()). */
+  reset(): void {
+    this.command = undefined;
+    this.tooDeep = '';
+    this.keyName = undefined;
+    const sp = this.spans;
+    for (let i = 0; i < sp.length; i += SLOTS) sp[i] = T_NONE;
+  }
 
   /** @internal */
   setField(f: number, type: number, start: number, end: number, flags: number): void {
@@ -179,6 +232,21 @@ export class Request {
   bodyEnd = 0;
 }
 
+/** A handled request, kept for the next scanRequest() (one object per request less). */
+let spare: Request | undefined;
+
+/**
+ * @internal The handler is done with `req` (nothing refers to it any more): the next request
+ * scanned reuses it. A request never given back is simply collected.
+ */
+export function recycle(req: Request): void {
+  req.reset();
+  req.buf = EMPTY_BUFFER;
+  spare = req;
+}
+
+const EMPTY_BUFFER = Buffer.alloc(0);
+
 /**
  * Scan the JSON body b[start, end): a Request when it is a JSON object (with `tooDeep` set
  * when it nests deeper than maxDepth, 0 = no limit), or a BadBody saying why not.
@@ -192,7 +260,12 @@ export function scanRequest(b: Buffer, start: number, end: number, maxDepth: num
     if (skipSpace(b, j, end) !== end) return new BadBody(`the body is not JSON (data after the value at offset ${j - start})`);
     return new BadBody(`the body must be a JSON object, got ${typeName(scanned.type)}`);
   }
-  const req = new Request(b);
+  let req = spare;
+  if (req === undefined) req = new Request(b);
+  else {
+    spare = undefined;
+    req.buf = b;
+  }
   req.bodyStart = start;
   req.bodyEnd = end;
   i = skipSpace(b, i + 1, end);
@@ -200,28 +273,36 @@ export function scanRequest(b: Buffer, start: number, end: number, maxDepth: num
   else {
     for (;;) {
       if (b[i] !== 0x22) return bad(start, i, `expected a member name`);
-      const nameStart = i;
-      i = scanString(b, i, end);
-      if (i < 0) return notJson(start);
-      const f =
-        scanned.flags & F_ESCAPED ? FIELDS.indexOf(JSON.parse(utf8(b, nameStart, i)) as Field) : fieldIndex(b, nameStart + 1, i - 1);
+      let f = knownField(b, i, end);
+      if (f >= 0) i = scanned.at;
+      else {
+        const nameStart = i;
+        i = scanString(b, i, end);
+        if (i < 0) return notJson(start);
+        f = scanned.flags & F_ESCAPED ? FIELDS.indexOf(JSON.parse(utf8(b, nameStart, i)) as Field) : fieldIndex(b, nameStart + 1, i - 1);
+      }
       i = skipSpace(b, i, end);
       if (b[i] !== 0x3a) return bad(start, i, `expected ':'`);
       i = skipSpace(b, i + 1, end);
       const valueStart = i;
-      i = scanValue(b, i, end);
-      if (i < 0) return notJson(start);
-      if (maxDepth > 0 && scanned.depth > maxDepth && req.tooDeep === '') {
-        req.tooDeep = `a value nests ${scanned.depth} levels deep; the limit is maxDepth ${maxDepth}`;
-      }
-      if (f >= 0) {
-        req.setField(f, scanned.type, valueStart, i, scanned.flags);
-        if (f === F.command) {
-          req.command =
-            scanned.type !== T_STRING
-              ? undefined
-              : (((scanned.flags & F_ESCAPED) === 0 ? matchName(commandNames, commandBytes, b, valueStart + 1, i - 1) : undefined) ??
-                (req.value(f) as string));
+      if (f === F.command && b[i] === 0x22 && (i = commandInPlace(b, valueStart, end)) > 0) {
+        // `"set"`: a known command's bytes, checked by the match (no scan, no string)
+        req.setField(f, T_STRING, valueStart, i, 0);
+        req.command = matchedCommand;
+      } else {
+        i = scanValue(b, valueStart, end);
+        if (i < 0) return notJson(start);
+        if (maxDepth > 0 && scanned.depth > maxDepth && req.tooDeep === '') {
+          req.tooDeep = `a value nests ${scanned.depth} levels deep; the limit is maxDepth ${maxDepth}`;
+        }
+        if (f >= 0) {
+          req.setField(f, scanned.type, valueStart, i, scanned.flags);
+          if (f === F.command) {
+            req.command =
+              scanned.type !== T_STRING
+                ? undefined
+                : (((scanned.flags & F_ESCAPED) === 0 ? commandAt(b, valueStart + 1, i - 1) : undefined) ?? (req.value(f) as string));
+          }
         }
       }
       i = skipSpace(b, i, end);

@@ -295,19 +295,6 @@ export const FIELDS = ['command', 'key', 'value', 'seq', 'expire', 'priority', '
 export type Field = (typeof FIELDS)[number];
 const FIELD_BYTES = FIELDS.map((f) => Buffer.from(f, 'latin1'));
 
-/** The one of `names` whose bytes are b[s, e), or undefined (names are ASCII). */
-export function matchName<T extends string>(names: readonly T[], bytes: readonly Buffer[], b: Buffer, s: number, e: number): T | undefined {
-  const n = e - s;
-  for (let k = 0; k < bytes.length; k++) {
-    const name = bytes[k] as Buffer;
-    if (name.length !== n || name[0] !== b[s]) continue;
-    let j = 1;
-    while (j < n && name[j] === b[s + j]) j++;
-    if (j === n) return names[k];
-  }
-  return undefined;
-}
-
 /** The index in FIELDS of the name in b[s, e) (unescaped bytes), or -1. */
 export function fieldIndex(b: Buffer, s: number, e: number): number {
   const n = e - s;
@@ -317,6 +304,38 @@ export function fieldIndex(b: Buffer, s: number, e: number): number {
     let k = 1;
     while (k < n && name[k] === b[s + k]) k++;
     if (k === n) return f;
+  }
+  return -1;
+}
+
+/** Per first byte of a member name: the FIELDS starting with it (most have none). */
+const BY_FIRST: Array<readonly number[] | undefined> = new Array<readonly number[] | undefined>(256).fill(undefined);
+FIELD_BYTES.forEach((name, f) => {
+  const c = name[0] as number;
+  BY_FIRST[c] = [...(BY_FIRST[c] ?? []), f];
+});
+
+/**
+ * The member name starting with the quote at `i` when it is one of FIELDS written plainly
+ * (`"key"`): its index in FIELDS, and the offset after its closing quote in `scanned.at`. -1
+ * for any other name (then scan it with scanString). A known name needs no validation: its
+ * bytes are the field's own.
+ */
+export function knownField(b: Buffer, i: number, end: number): number {
+  const list = BY_FIRST[b[i + 1] as number];
+  if (list === undefined) return -1;
+  for (let k = 0; k < list.length; k++) {
+    const f = list[k] as number;
+    const name = FIELD_BYTES[f] as Buffer;
+    const n = name.length;
+    const close = i + 1 + n;
+    if (close >= end || b[close] !== QUOTE) continue;
+    let j = 1;
+    while (j < n && name[j] === b[i + 1 + j]) j++;
+    if (j === n) {
+      scanned.at = close + 1;
+      return f;
+    }
   }
   return -1;
 }

@@ -116,6 +116,18 @@ export function numberField(req: Request, f: number, name: string, min = -Infini
 export function seqText(req: Request): string | undefined {
   const t = req.type(F.seq);
   if (t === T_STRING) return req.raw(F.seq);
+  if (t === T_NUMBER && (req.flags(F.seq) & F_NOT_INT) === 0) {
+    // a small non-negative integer (what clients send): its digits read here, and the text from
+    // V8's number-to-string cache instead of a slice of the buffer (a native call)
+    const s = req.start(F.seq);
+    const e = req.end(F.seq);
+    const b = req.buf;
+    if (e - s <= 9 && b[s] !== 0x2d) {
+      let v = 0;
+      for (let i = s; i < e; i++) v = v * 10 + ((b[i] as number) - 0x30);
+      return `${v}`;
+    }
+  }
   // an integer of up to 15 digits is finite without parsing it
   if (t === T_NUMBER && (req.flags(F.seq) & F_NOT_INT) === 0 && req.rawLength(F.seq) <= 15) return req.raw(F.seq);
   if (t === T_NUMBER && Number.isFinite(req.number(F.seq))) return req.raw(F.seq);

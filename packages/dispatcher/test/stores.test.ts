@@ -132,6 +132,26 @@ describe('HashStore', () => {
     s.clear();
     expect(s.bytes).toBe(0);
   });
+
+  it('setWithin: refuses what would take more than the room (nothing changed), then overwrites with or without expiry', () => {
+    const s = store();
+    expect(s.setWithin('a', '"xyz"', 0, ENTRY_BYTES + 5)).toBe(ENTRY_BYTES + 6);
+    expect(s.stored).toBe(0);
+    expect(s.setWithin('a', '"xyz"', 0, ENTRY_BYTES + 6)).toBe(0);
+    // a shrinking overwrite costs nothing: allowed with no room at all
+    expect(s.setWithin('a', '"x"', 0, 0)).toBe(0);
+    expect(s.get('a')).toBe('"x"');
+    expect(s.bytes).toBe(ENTRY_BYTES + 4);
+    // no expiry, then an expiry: the entry expires; then none again: it stays
+    expect(s.setWithin('a', '"y"', clock + 1, Infinity)).toBe(0);
+    expect(s.setWithin('b', '"b"', clock + 1, Infinity)).toBe(0);
+    expect(s.setWithin('b', '"c"', 0, Infinity)).toBe(0);
+    clock += 1;
+    s.reclaim();
+    expect(s.get('a')).toBeUndefined();
+    expect(s.get('b')).toBe('"c"');
+    expect(s.bytes).toBe(ENTRY_BYTES + 4);
+  });
 });
 
 describe('QueueStore', () => {

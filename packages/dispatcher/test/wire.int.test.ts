@@ -154,6 +154,57 @@ describe('dispatcher wire: pub/sub', () => {
     expect((await pub.take(5)).map((a) => a.published)).toEqual([1, 1, 1, 1, 1]);
   });
 
+  it('seq comes back as its exact JSON text: integers of any length, negative, -0, fractions, exponents, strings', async () => {
+    const { connect } = await setup();
+    const c = await connect();
+    const seqs = ['0', '7', '123456789', '1234567890', '99999999999999999999', '-3', '-0', '1.50', '1e3', '"s"', '"é"'];
+    c.raw.write(Buffer.concat(seqs.map((q) => frame(`{"command":"count","seq":${q}}`))));
+    await c.take(seqs.length);
+    const texts: string[] = [];
+    const b = c.raw.received;
+    for (let i = 0; i < b.length; i += b.readUInt32BE(i)) texts.push(b.toString('utf8', i + 4, i + b.readUInt32BE(i)));
+    expect(texts.map((t) => /"seq":("[^"]*"|[^,}]*)/.exec(t)?.[1])).toEqual(seqs);
+  });
+
+  it('deliveries stay intact across many batches (past the 256 KiB slab they are written into)', async () => {
+    const { connect } = await setup();
+    const [sub, pub] = [await connect(), await connect()];
+    await sub.call(req('subscribe', { key: 'big' }));
+    const values = Array.from({ length: 300 }, (_, i) => `${i}:${'v'.repeat(1000 + (i % 7) * 3000)}`);
+    // in several writes, so that some turns hold one batch and others many
+    for (let k = 0; k < values.length; k += 50) {
+      pub.raw.write(
+        Buffer.concat(
+          values.slice(k, k + 50).map((v, j) => frame(JSON.stringify({ command: 'publish', key: 'big', value: v, seq: k + j }))),
+        ),
+      );
+    }
+    const got = await sub.take(values.length, 10_000);
+    expect(got.map((m) => m.value)).toEqual(values);
+    expect((await pub.take(values.length, 10_000)).map((a) => a.seq)).toEqual(values.map((_, i) => i));
+  });
+
+  it('repeated publishes to one key follow its channel as it comes, goes and comes back', async () => {
+    const { connect } = await setup();
+    const [sub, pub] = [await connect(), await connect()];
+    const publish = async (value: number) => (await pub.call(req('publish', { key: 'k', value }))).published;
+    expect(await publish(1)).toBe(0); // no channel yet
+    await sub.call(req('subscribe', { key: 'k' }));
+    expect(await publish(2)).toBe(1);
+    expect(await sub.next()).toMatchObject({ command: 'message', key: 'k', value: 2 });
+    await sub.call(req('unsubscribe', { key: 'k' })); // the channel is dropped
+    expect(await publish(3)).toBe(0);
+    await sub.call(req('subscribe', { key: 'k' })); // a new channel of the same name
+    expect(await publish(4)).toBe(1);
+    expect((await pub.call(req('publish', { key: 'j', value: 5 }))).published).toBe(0);
+    expect(await publish(6)).toBe(1);
+    expect((await sub.take(2)).map((m) => [m.key, m.value])).toEqual([
+      ['k', 4],
+      ['k', 6],
+    ]);
+    expect(sub.unread).toBe(0);
+  });
+
   it('a publisher subscribed to the channel gets its own message', async () => {
     const { connect } = await setup();
     const c = await connect();

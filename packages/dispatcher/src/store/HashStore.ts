@@ -68,21 +68,39 @@ export class HashStore {
 
   /** false when the hash is full and `key` is not in it. An expiry in the past deletes the key. */
   set(key: string, value: string, expire: number): boolean {
+    return this.setWithin(key, value, expire, Infinity) === 0;
+  }
+
+  /**
+   * set() unless it would add more than `room` bytes: 0 when done, -1 when the hash is full
+   * and `key` is not in it, else the bytes it would have added (nothing changed). One lookup of
+   * the key for the check and the store (the hot path of a SET).
+   */
+  setWithin(key: string, value: string, expire: number, room: number): number {
+    const old = this.map.get(key);
+    const size = value.length + key.length + ENTRY_BYTES;
+    const cost = old === undefined ? size : size - sizeOf(key, old);
+    if (cost > 0 && cost > room) return cost;
     if (expire > 0 && expire <= this.now()) {
       this.remove(key);
-      return true;
+      return 0;
     }
-    if (this.limit > 0 && !this.map.has(key) && this.map.size >= this.limit) {
-      this.reclaim();
-      if (this.map.size >= this.limit) return false;
+    if (old === undefined) {
+      if (this.limit > 0 && this.map.size >= this.limit) {
+        this.reclaim();
+        if (this.map.size >= this.limit) return -1;
+      }
+    } else if (old.expire === 0 && expire === 0) {
+      // no expiry before nor after: no schedule record refers to it, so it changes in place
+      old.value = value;
+      this.bytes += cost;
+      return 0;
     }
     const entry: Entry = { value, expire };
-    const old = this.map.get(key);
-    if (old !== undefined) this.bytes -= sizeOf(key, old);
     this.map.set(key, entry);
-    this.bytes += sizeOf(key, entry);
+    this.bytes += cost;
     if (expire > 0) this.schedule({ at: expire, key, entry });
-    return true;
+    return 0;
   }
 
   /** The live value (JSON text), or undefined. */
