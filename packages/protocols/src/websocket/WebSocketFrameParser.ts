@@ -175,6 +175,16 @@ export class WebSocketFrameParser extends Parser<unknown, unknown> {
     const b0 = buf[at] as number;
     const len7 = (buf[at + 1] as number) & 0x7f;
     const maskAt = at + (len7 < 126 ? 2 : len7 === 126 ? 4 : 10);
+    if (b0 === (0x80 | Opcode.TEXT) && ws.packet === PacketKind.FRAME && ws.messageOpcode === 0) {
+      // The common frame: a whole text message (FIN, no RSV: not compressed) in one frame read
+      // whole. Its bookkeeping (beginFrame, then resetMessage) would leave the state as it is.
+      const start = maskAt + 4;
+      const end = at + length;
+      // Text in ASCII (most often) needs no UTF-8 check, and no view to check it in.
+      if (unmaskRange(buf, start, end - start, buf, maskAt)) return latin1Slice(buf, start, end);
+      beginFrame(ws, Opcode.TEXT, b0, end - start);
+      return this.finish(ws, buf.subarray(start, end));
+    }
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
     if (ws.packet === PacketKind.HEAD) {
