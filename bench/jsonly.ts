@@ -11,10 +11,10 @@
  *   node -r ./packages/cli/register.js bench/jsonly.ts [http|websocket] [--requests 200000]
  *        [--rounds 9] [--pipeline 1] [--connections 50] [--size 32]
  */
-import { EventEmitter } from 'node:events';
 import { Listener } from '@beyod/core';
 import { http, websocket } from '@beyod/protocols';
 import { option } from './http/common';
+import { FakeSocket } from './fakeSocket';
 import { median } from './lib';
 
 const ws = process.argv[2] === 'websocket';
@@ -47,39 +47,6 @@ class Hello extends http.Handler {
 class Echo extends websocket.Handler {
   override onMessage(event: websocket.WebSocketMessageEvent): void {
     event.sender.send(event.message);
-  }
-}
-
-/** What Connection uses of a net.Socket; write() counts bytes and calls back at once. */
-class FakeSocket extends EventEmitter {
-  remoteAddress = '127.0.0.1';
-  remotePort = 40000;
-  bytesRead = 0;
-  bytesWritten = 0;
-  writableLength = 0;
-  destroyed = false;
-  write(data: string | Buffer, cb?: () => void): boolean {
-    this.bytesWritten += typeof data === 'string' ? data.length : data.length;
-    if (cb) process.nextTick(cb);
-    return true;
-  }
-  cork(): void {}
-  uncork(): void {}
-  pause(): this {
-    return this;
-  }
-  resume(): this {
-    return this;
-  }
-  setTimeout(): this {
-    return this;
-  }
-  end(): this {
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
   }
 }
 

@@ -12,10 +12,10 @@
  *
  * publish: `--connections` publishers, each on its own channel with one subscriber.
  */
-import { EventEmitter } from 'node:events';
 import { Listener } from '@beyod/core';
 import * as dispatcherModule from '@beyod/dispatcher';
 import { option } from '../http/common';
+import { FakeSocket } from '../fakeSocket';
 import { median } from '../lib';
 
 // DISPATCHER_DIST: another build of the package (an A/B comparison with the same harness)
@@ -35,39 +35,6 @@ function frame(o: unknown): Buffer {
   b.writeUInt32BE(4 + body.length, 0);
   body.copy(b, 4);
   return b;
-}
-
-/** What Connection uses of a net.Socket; write() counts bytes. */
-class FakeSocket extends EventEmitter {
-  remoteAddress = '127.0.0.1';
-  remotePort = 40000;
-  bytesRead = 0;
-  bytesWritten = 0;
-  writableLength = 0;
-  destroyed = false;
-  write(data: string | Buffer, cb?: () => void): boolean {
-    this.bytesWritten += data.length;
-    if (cb) process.nextTick(cb);
-    return true;
-  }
-  cork(): void {}
-  uncork(): void {}
-  pause(): this {
-    return this;
-  }
-  resume(): this {
-    return this;
-  }
-  setTimeout(): this {
-    return this;
-  }
-  end(): this {
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
 }
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
