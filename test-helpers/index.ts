@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Listener } from '@beyod/core';
 
 /** Wait for one event, failing with a clear message after `ms`. */
 export async function waitFor<T extends unknown[] = unknown[]>(em: EventEmitter, ev: string, ms = 2000): Promise<T> {
@@ -188,4 +189,19 @@ export function unframe(buf: Buffer): Buffer[] {
   }
   return out;
 }
+/**
+ * A Listener on a free loopback port (tcp://127.0.0.1:0, read back as `l.port`) with `props`,
+ * started, and stopped by `cleanup`.
+ */
+export async function startListener(
+  cleanup: Cleanup,
+  props: Partial<Listener> & { listen?: string; handler?: unknown; parser?: unknown },
+): Promise<Listener> {
+  const l = Object.assign(new Listener(), { listen: 'tcp://127.0.0.1:0' }, props);
+  l.init();
+  await l.start();
+  cleanup.add(l, (x) => x.stop(0));
+  return l;
+}
+
 export * from './harness';

@@ -11,17 +11,13 @@ import {
   type MessageEvent,
 } from '@beyod/core';
 import { text } from '@beyod/protocols';
-import { Cleanup, RawClient, until } from 'test-helpers';
+import { Cleanup, RawClient, startListener as listenOn, until } from 'test-helpers';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-async function startListener(props: Partial<Listener>): Promise<Listener> {
-  const l = Object.assign(new Listener(), { listen: 'tcp://127.0.0.1:0', parser: text.Parser }, props);
-  l.init();
-  await l.start();
-  cleanup.add(l, (x) => x.stop(0));
-  return l;
+function startListener(props: Partial<Listener>): Promise<Listener> {
+  return listenOn(cleanup, { parser: text.Parser, ...props });
 }
 
 async function client(l: Listener): Promise<RawClient> {

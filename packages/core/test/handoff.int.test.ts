@@ -19,7 +19,7 @@ import {
 } from '@beyod/core';
 import { type ConnectionHandoff, type HandoffProgress, moveConnections } from '@beyod/core/internal';
 import { frame, text } from '@beyod/protocols';
-import { Cleanup, RawClient, until } from 'test-helpers';
+import { Cleanup, RawClient, startListener as listenOn, until } from 'test-helpers';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -66,12 +66,8 @@ class Echo extends Handler {
   }
 }
 
-async function listen(handler: Handler, parser: unknown = text.Parser): Promise<Listener> {
-  const l = Object.assign(new Listener(), { listen: 'tcp://127.0.0.1:0', parser, handler });
-  l.init();
-  await l.start();
-  cleanup.add(l, (x) => x.stop(0));
-  return l;
+function listen(handler: Handler, parser: unknown = text.Parser): Promise<Listener> {
+  return listenOn(cleanup, { parser, handler });
 }
 
 async function client(l: Listener): Promise<RawClient> {

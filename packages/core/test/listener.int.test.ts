@@ -19,7 +19,17 @@ import {
   injectable,
 } from '@beyod/core';
 import { frame, text } from '@beyod/protocols';
-import { Cleanup, RawClient, frame as mkFrame, selfSignedCert, tmpDir, unframe, until, waitFor } from 'test-helpers';
+import {
+  Cleanup,
+  RawClient,
+  startListener as listenOn,
+  frame as mkFrame,
+  selfSignedCert,
+  tmpDir,
+  unframe,
+  until,
+  waitFor,
+} from 'test-helpers';
 
 class Echo extends Handler {
   override onMessage(e: MessageEvent): void {
@@ -51,12 +61,8 @@ class Recorder extends Echo {
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-async function startListener(props: Partial<Listener> & { listen?: string }): Promise<Listener> {
-  const l = Object.assign(new Listener(), { listen: 'tcp://127.0.0.1:0', handler: Echo, parser: frame.Parser }, props);
-  l.init();
-  await l.start();
-  cleanup.add(l, (x) => x.stop(0));
-  return l;
+function startListener(props: Partial<Listener> & { listen?: string }): Promise<Listener> {
+  return listenOn(cleanup, { handler: Echo, parser: frame.Parser, ...props });
 }
 
 async function client(l: Listener): Promise<RawClient> {

@@ -1,6 +1,6 @@
 import { Listener } from '@beyod/core';
 import { http } from '@beyod/protocols';
-import { type Cleanup, RawClient } from 'test-helpers';
+import { type Cleanup, RawClient, startListener } from 'test-helpers';
 
 /** A response read off the wire. */
 export interface WireResponse {
@@ -57,11 +57,7 @@ export async function startHttp(
   props: Partial<Listener> = {},
   parser: unknown = http.Parser,
 ): Promise<Listener> {
-  const l = Object.assign(new Listener(), { listen: 'tcp://127.0.0.1:0', handler, parser }, props);
-  l.init();
-  await l.start();
-  cleanup.add(l, (x) => x.stop(0));
-  return l;
+  return startListener(cleanup, { handler, parser, ...props });
 }
 
 export async function rawClient(cleanup: Cleanup, l: Listener): Promise<RawClient> {
