@@ -196,10 +196,20 @@ describe('recycling (maxRequests)', () => {
     expect(a).toMatchObject({ pid: second, count: 46, origin: first });
     for (let i = 0; i < 20; i++) await c.ask(String(i));
     // 21 messages in the new worker: under maxRequests, though the connection has sent 66
-    await new Promise((r) => setTimeout(r, 1500)); // two stats reports: a loop would have started
-    const w = (await app.status()).workers[0]!;
+    // the master has these 21 in a stats report (it decides on maxRequests as each one comes):
+    // a recycling loop would have started by then
+    const report = await until(
+      async () => {
+        const r = await app.status();
+        return r.workers[0]!.messagesIn >= 21 ? r : undefined;
+      },
+      10000,
+      'a stats report with the 21 messages',
+    );
+    const w = report.workers[0]!;
     expect(w.pid).toBe(second);
     expect(w.messagesIn).toBeLessThan(40);
+    expect((report.processes ?? []).filter((p) => p.role !== 'current')).toEqual([]);
   });
 });
 
